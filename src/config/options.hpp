@@ -1,0 +1,83 @@
+// Every setting Urbis reads, with its default and meaning.
+//
+// This struct is the single source of truth: config.cpp's key table maps TOML
+// keys onto these fields, and urbis.toml at the repository root documents each
+// one. Adding a field means adding it in all three places (a unit test checks
+// that every key of urbis.toml is known).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace urbis {
+
+struct ListenerOptions {
+  bool enabled = false;
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+};
+
+struct TlsOptions {
+  bool enabled = false;
+  std::string host = "0.0.0.0";
+  uint16_t port = 8883;
+  std::string cert_file;        // PEM certificate chain
+  std::string key_file;         // PEM private key
+  std::string ca_file;          // CA bundle for client certificates; empty: none asked
+  bool require_client_cert = false;  // refuse clients without a verified certificate
+  std::string min_version = "1.2";   // "1.2" or "1.3"
+};
+
+struct UserEntry {
+  std::string name;
+  std::string password_hash;  // "$pbkdf2-sha256$<iterations>$<salt b64>$<hash b64>"
+};
+
+struct AclEntry {
+  std::string user;     // a user name, "*" for everyone authenticated, "anonymous"
+  std::string pattern;  // topic filter, may contain %c (client id) and %u (user name)
+  bool read = false;    // may subscribe / receive
+  bool write = false;   // may publish
+};
+
+struct MqttOptions {
+  ListenerOptions tcp{true, "0.0.0.0", 1883};
+  TlsOptions tls;
+  bool websocket = true;  // MQTT over WebSocket at /mqtt on the HTTP listener
+
+  bool allow_anonymous = false;
+  std::vector<UserEntry> users;
+  std::vector<AclEntry> acl;  // empty: authenticated clients may use every topic
+
+  uint32_t max_connections = 100000;        // total; 0 = unlimited
+  uint32_t max_connections_per_ip = 0;      // 0 = unlimited
+  uint32_t max_packet_size = 1 << 20;       // bytes, both directions
+  uint16_t receive_maximum = 100;           // inflight QoS 1/2 per client, both directions
+  uint32_t max_queued_messages = 1000;      // per session (offline or slow)
+  uint64_t max_queued_bytes = 16ull << 20;  // per session
+  uint32_t max_publish_rate = 0;            // messages/s per client; 0 = unlimited
+  uint16_t max_keep_alive = 3600;           // server keep-alive cap in seconds (MQTT 5 tells the client)
+  uint32_t max_session_expiry = 7 * 24 * 3600;  // seconds; caps what clients ask for
+  uint16_t topic_alias_maximum = 64;        // aliases a client may send to us
+  uint32_t sys_interval = 10;               // seconds between $SYS updates; 0 disables
+  uint8_t maximum_qos = 2;
+  bool retain_available = true;
+  uint32_t max_retained_messages = 100000;
+};
+
+struct HttpOptions {
+  ListenerOptions listener{true, "127.0.0.1", 8080};
+  uint32_t max_body_bytes = 1 << 20;
+  uint32_t idle_timeout_s = 60;
+};
+
+struct Options {
+  std::string data_dir = "./data";
+  std::string log_level = "info";
+  uint32_t threads = 0;  // I/O threads; 0 = one per core
+  MqttOptions mqtt;
+  HttpOptions http;
+};
+
+}  // namespace urbis
