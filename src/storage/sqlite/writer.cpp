@@ -1,0 +1,236 @@
+#include "storage/sqlite/writer.hpp"
+
+#include <exception>
+#include <future>
+#include <utility>
+#include <vector>
+
+#include "common/log.hpp"
+
+namespace urbis::storage::sqlite {
+
+namespace {
+
+// A work item is user code: an exception escaping it must not kill the writer
+// thread (and with it every later write), so it becomes that item's error.
+Status run_item(const SqliteWriter::Work& work, Database& db) {
+  try {
+    return work(db);
+  } catch (const std::exception& e) {
+    return Internal(std::string("sqlite writer: work item threw: ") + e.what());
+  } catch (...) {
+    return Internal("sqlite writer: work item threw a non-standard exception");
+  }
+}
+
+Status end_check(Database& db, Status s) {
+  // A work item that ran COMMIT or ROLLBACK itself has broken the batch.
+  if (s.ok() && !db.in_transaction()) return Internal("sqlite writer: a work item ended the batch transaction");
+  return s;
+}
+
+}  // namespace
+
+SqliteWriter::SqliteWriter(Database db, WriterOptions options)
+    : options_(options), db_(std::move(db)), thread_([this] { run(); }) {}
+
+SqliteWriter::~SqliteWriter() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  not_empty_.notify_all();
+  thread_.join();  // run() drains the queue before returning
+}
+
+void SqliteWriter::submit(Work work, Done done) {
+  {
+    std::unique_lock lock(mu_);
+    not_full_.wait(lock, [this] { return queue_.size() < options_.queue_capacity; });
+    queue_.push_back(Item{std::move(work), std::move(done)});
+  }
+  not_empty_.notify_one();
+}
+
+bool SqliteWriter::try_submit(Work work, Done done) {
+  {
+    std::lock_guard lock(mu_);
+    if (queue_.size() >= options_.queue_capacity) return false;
+    queue_.push_back(Item{std::move(work), std::move(done)});
+  }
+  not_empty_.notify_one();
+  return true;
+}
+
+Status SqliteWriter::flush() {
+  std::promise<void> committed;
+  std::future<void> f = committed.get_future();
+  // A no-op marker: callbacks run in submission order, so when the marker's
+  // callback runs every earlier item has been committed or failed.
+  submit([](Database&) { return Status(); }, [&committed](const Status&) { committed.set_value(); });
+  f.wait();
+  std::lock_guard lock(mu_);
+  return std::exchange(failure_since_flush_, Status());
+}
+
+Status SqliteWriter::health() const {
+  std::lock_guard lock(mu_);
+  return health_;
+}
+
+WriterStats SqliteWriter::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+void SqliteWriter::run() {
+  for (;;) {
+    std::deque<Item> batch;
+    {
+      std::unique_lock lock(mu_);
+      not_empty_.wait(lock, [this] { return !queue_.empty() || stopping_; });
+      if (queue_.empty()) return;  // stopping_ and drained
+      size_t n = std::min(queue_.size(), options_.max_batch);
+      for (size_t i = 0; i < n; ++i) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    not_full_.notify_all();
+    execute(batch);
+  }
+}
+
+Status SqliteWriter::run_plain(std::deque<Item>& batch, size_t& taken,
+                               std::chrono::steady_clock::time_point deadline) {
+  for (;;) {
+    for (; taken < batch.size(); ++taken) {
+      Status s = end_check(db_, run_item(batch[taken].work, db_));
+      if (!s.ok()) return s;
+    }
+    // Absorb what arrived while we were running, within the batch limits.
+    if (batch.size() >= options_.max_batch || std::chrono::steady_clock::now() >= deadline) return {};
+    size_t before = batch.size();
+    {
+      std::lock_guard lock(mu_);
+      while (!queue_.empty() && batch.size() < options_.max_batch) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    if (batch.size() == before) return {};
+    not_full_.notify_all();
+  }
+}
+
+void SqliteWriter::execute(std::deque<Item>& batch) {
+  const auto deadline = std::chrono::steady_clock::now() + options_.max_batch_delay;
+  std::vector<Status> results;
+
+  Result<Transaction> tx = Transaction::begin(db_);
+  if (!tx.ok()) {
+    results.assign(batch.size(), tx.status());
+    finish(batch, results, tx.status());
+    return;
+  }
+  size_t taken = 0;
+  Status first = run_plain(batch, taken, deadline);
+  if (first.ok()) {
+    Status c = tx->commit();
+    results.assign(batch.size(), c);
+    finish(batch, results, c);
+    return;
+  }
+
+  // Slow path: undo everything, then rerun every item inside its own
+  // savepoint so that only the failing ones are lost.
+  (void)tx->rollback();
+  results.assign(batch.size(), Status());
+  Result<Transaction> tx2 = Transaction::begin(db_);
+  if (!tx2.ok()) {
+    results.assign(batch.size(), tx2.status());
+    finish(batch, results, tx2.status());
+    return;
+  }
+  Result<Statement*> sp = db_.cached("SAVEPOINT urbis_item");
+  Result<Statement*> undo = db_.cached("ROLLBACK TO urbis_item");
+  Result<Statement*> release = db_.cached("RELEASE urbis_item");
+  for (const auto* r : {&sp, &undo, &release}) {
+    if (!r->ok()) {
+      results.assign(batch.size(), r->status());
+      finish(batch, results, r->status());
+      return;
+    }
+  }
+  Status batch_status;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (Status s = (*sp)->run(); !s.ok()) {
+      batch_status = s;
+      break;
+    }
+    Status s = run_item(batch[i].work, db_);
+    if (!db_.in_transaction()) {
+      // SQLite rolled the whole transaction back (full disk, I/O error) or
+      // the item ended it: nothing of this batch survives.
+      batch_status = s.ok() ? Internal("sqlite writer: a work item ended the batch transaction") : s;
+      break;
+    }
+    if (!s.ok()) {
+      results[i] = s;
+      if (Status u = (*undo)->run(); !u.ok()) {
+        batch_status = u;
+        break;
+      }
+    }
+    if (Status r = (*release)->run(); !r.ok()) {
+      batch_status = r;
+      break;
+    }
+  }
+  if (batch_status.ok()) batch_status = tx2->commit();
+  if (!batch_status.ok()) {
+    (void)tx2->rollback();
+    for (Status& r : results) {
+      if (r.ok()) r = batch_status;
+    }
+  }
+  finish(batch, results, batch_status);
+}
+
+void SqliteWriter::finish(std::deque<Item>& batch, const std::vector<Status>& results, const Status& batch_status) {
+  const Status* first_error = nullptr;
+  uint64_t failed = 0;
+  for (const Status& r : results) {
+    if (!r.ok()) {
+      ++failed;
+      if (first_error == nullptr) first_error = &r;
+    }
+  }
+  // Shared state first, callbacks after: flush()'s marker callback must find
+  // the failures of every earlier item already recorded.
+  {
+    std::lock_guard lock(mu_);
+    if (batch_status.ok()) ++stats_.batches_committed;
+    if (failed > 0) ++stats_.batches_failed;
+    stats_.items_committed += results.size() - failed;
+    stats_.items_failed += failed;
+    if (first_error != nullptr) {
+      if (health_.ok()) ULOG_WARN("sqlite writer for {}: writes failing: {}", db_.path(), first_error->message());
+      health_ = *first_error;
+      if (failure_since_flush_.ok()) failure_since_flush_ = *first_error;
+    } else if (!health_.ok()) {
+      ULOG_INFO("sqlite writer for {}: writes succeed again", db_.path());
+      health_ = Status();
+    }
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (!batch[i].done) continue;
+    try {
+      batch[i].done(results[i]);
+    } catch (...) {
+      ULOG_ERROR("sqlite writer for {}: a completion callback threw; ignored", db_.path());
+    }
+  }
+}
+
+}  // namespace urbis::storage::sqlite

@@ -1,0 +1,139 @@
+// SqliteWriter: one thread that owns a database's write connection and
+// commits submitted work in groups.
+//
+// Design note
+// -----------
+// SQLite allows one writer at a time and a commit costs far more than a small
+// INSERT (in FULL mode, an fsync). So every write in the process goes through
+// one queue to one thread, which runs whatever has accumulated inside ONE
+// transaction ("group commit") and then tells each submitter the outcome:
+//
+//   callers --submit(work, done)--> [bounded queue] --> writer thread
+//        BEGIN IMMEDIATE; work1(db); work2(db); ... workN(db); COMMIT; done1(s) ... doneN(s)
+//
+// Batch boundaries. The thread never idles waiting for a batch to fill: it
+// takes everything queued (at most max_batch items), runs it, and, while the
+// transaction is younger than max_batch_delay and under max_batch items, also
+// runs whatever arrived meanwhile; then it commits. Under light load a batch is
+// one item and latency is one commit; under heavy load batches grow by
+// themselves while the previous commit is in progress.
+//
+// Failures. If a work item fails, the batch is rolled back and rerun once
+// with a savepoint around each item, so only the failing items are undone and
+// report their own error; the others commit. If BEGIN or COMMIT fails (disk
+// full, I/O error), every item of the batch gets that error. Either way the
+// writer records the error as its health() and keeps taking work: the next
+// batch that commits with no failure makes health() ok again. Failed items are
+// not retried by the writer (their callbacks were told). Consequently a work
+// item may run twice (first pass and savepoint pass): it must only touch the
+// database, never other state.
+//
+// Ordering. Items run in submission order (as seen by the queue's mutex), and
+// completion callbacks are called in the same order, on the writer thread,
+// after the commit. Callbacks must be quick and must not call submit() or
+// flush() on this writer (with a full queue that would deadlock).
+//
+// Back-pressure. The queue holds at most queue_capacity items; submit() on a
+// full queue BLOCKS the caller until the writer has taken a batch. This is the
+// bound that keeps memory flat when the disk is slower than the producers;
+// callers that must not block (an I/O thread) should size the queue for bursts
+// or use try_submit() and shed load themselves.
+//
+// Shutdown. The destructor stops accepting work, lets the thread run and commit
+// everything already queued, then joins it. Submitting concurrently with the
+// destructor is a caller bug.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "common/status.hpp"
+#include "storage/sqlite/db.hpp"
+
+namespace urbis::storage::sqlite {
+
+struct WriterOptions {
+  // Most items waiting in the queue; submit() blocks beyond this.
+  size_t queue_capacity = 65536;
+  // Most items run in one transaction.
+  size_t max_batch = 4096;
+  // How long an open transaction keeps absorbing newly arrived items before
+  // committing. Caps the extra latency group commit adds; 0 = take only what
+  // was queued when the batch started.
+  std::chrono::microseconds max_batch_delay{2000};
+};
+
+struct WriterStats {
+  uint64_t batches_committed = 0;  // transactions committed
+  uint64_t batches_failed = 0;     // transactions with at least one failed item
+  uint64_t items_committed = 0;
+  uint64_t items_failed = 0;
+};
+
+class SqliteWriter {
+ public:
+  using Work = std::function<Status(Database&)>;
+  using Done = std::function<void(const Status&)>;
+
+  // Takes ownership of the write connection and starts the thread.
+  explicit SqliteWriter(Database db, WriterOptions options = {});
+  ~SqliteWriter();
+  SqliteWriter(const SqliteWriter&) = delete;
+  SqliteWriter& operator=(const SqliteWriter&) = delete;
+
+  // Queues `work`; `done` (optional) is called on the writer thread with the
+  // status of the item after its transaction committed or failed.
+  // Blocks while the queue is full (back-pressure, see the design note).
+  void submit(Work work, Done done = {});
+  // As submit(), but returns false at once (running nothing) when the queue is full.
+  bool try_submit(Work work, Done done = {});
+
+  // Blocks until every item submitted before the call has been committed (or
+  // has failed). Returns the first error of any item that failed since the
+  // previous flush() returned, else ok: a caller that only flushes learns about
+  // every lost write.
+  [[nodiscard]] Status flush();
+
+  // Ok, or the error of the most recent batch that had a failure, until a later
+  // batch commits with no failure.
+  Status health() const;
+
+  WriterStats stats() const;
+
+ private:
+  struct Item {
+    Work work;
+    Done done;
+  };
+
+  void run();
+  // Runs `batch` in one transaction, falling back to per-item savepoints.
+  void execute(std::deque<Item>& batch);
+  // First pass: all items, no savepoints. Returns the first failure.
+  Status run_plain(std::deque<Item>& batch, size_t& taken,
+                   std::chrono::steady_clock::time_point deadline);
+  void finish(std::deque<Item>& batch, const std::vector<Status>& results, const Status& batch_status);
+
+  const WriterOptions options_;
+  Database db_;  // touched only by the writer thread once it has started
+
+  mutable std::mutex mu_;
+  std::condition_variable not_empty_;  // queue_ gained an item, or stopping_
+  std::condition_variable not_full_;   // queue_ lost items
+  // Guarded by mu_:
+  std::deque<Item> queue_;
+  bool stopping_ = false;
+  Status health_;
+  Status failure_since_flush_;  // first item error since the last flush() returned
+  WriterStats stats_;
+
+  std::thread thread_;  // last: started after every member above exists
+};
+
+}  // namespace urbis::storage::sqlite
