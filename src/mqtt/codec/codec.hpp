@@ -43,6 +43,8 @@ Frame frame(std::span<const uint8_t> in, size_t max_packet_size);
 // reserved flag bits, QoS 3, UTF-8 strings (well-formed, no U+0000), wildcard
 // characters in PUBLISH topics, empty SUBSCRIBE, duplicate/forbidden properties.
 // Returns false and fills `err` on failure; on success fills `out`.
+// On failure `out` holds some valid but unspecified packet. Decoding into a
+// Packet that already holds a Publish reuses its string buffers.
 bool decode(std::span<const uint8_t> in, Version version, Packet& out, DecodeError& err);
 
 // Appends the wire encoding of `p` for `version` to `out`.
