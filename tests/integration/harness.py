@@ -381,6 +381,7 @@ class RawClient:
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = bytearray()
+        self.pending = []  # PUBLISHes that arrived while an ack was awaited
         self.closed = False
         self.next_pid = 1
 
@@ -417,6 +418,8 @@ class RawClient:
 
     def recv(self, timeout=WAIT):
         """Next packet; raises socket.timeout when none arrives in time, Closed on EOF."""
+        if self.pending:
+            return self.pending.pop(0)
         deadline = time.monotonic() + timeout
         while True:
             if len(self.buf) >= 2:
@@ -438,8 +441,16 @@ class RawClient:
             self._fill(deadline)
 
     def expect(self, ptype, timeout=WAIT, skip=()):
-        """Next packet, which must be of ptype (packets of types in skip are dropped)."""
+        """Next packet, which must be of ptype.  Packets of types in skip are dropped;
+        a PUBLISH arriving while an ack is awaited is kept for the next recv()."""
         deadline = time.monotonic() + timeout
+        stash = []
+        try:
+            return self._expect(ptype, deadline, timeout, skip, stash)
+        finally:
+            self.pending[0:0] = stash
+
+    def _expect(self, ptype, deadline, timeout, skip, stash):
         while True:
             try:
                 p = self.recv(max(0.01, deadline - time.monotonic()))
@@ -448,6 +459,9 @@ class RawClient:
             except Closed:
                 raise AssertionError("expected %s, the broker closed the connection" % PACKET_NAMES[ptype])
             if p.type in skip:
+                continue
+            if p.type == PUBLISH and ptype != PUBLISH:
+                stash.append(p)
                 continue
             assert p.type == ptype, "expected %s, got %r" % (PACKET_NAMES[ptype], p)
             return p
@@ -469,7 +483,7 @@ class RawClient:
         if not self.try_send(PINGREQ_PACKET):
             return False
         try:
-            self.expect(PINGRESP, probe_timeout + 5, skip=(PUBLISH,))
+            self.expect(PINGRESP, probe_timeout + 5)
             return True
         except AssertionError:
             return False
@@ -494,7 +508,7 @@ class RawClient:
         if isinstance(topics, (str, tuple)):
             topics = [topics]
         self.send(subscribe_packet(pid, topics, props, self.version))
-        ack = self.expect(SUBACK, skip=(PUBLISH,))
+        ack = self.expect(SUBACK)
         assert ack.pid == pid, "SUBACK for pid %d, expected %d" % (ack.pid, pid)
         if expect_codes is None:
             expect_codes = [(t if isinstance(t, tuple) else (t, 0))[1] & 3 for t in topics]
@@ -507,11 +521,11 @@ class RawClient:
             pid = self.pid()
         self.send(publish_packet(topic, payload, qos, retain, dup, pid, props, self.version))
         if qos == 1:
-            return self.expect(PUBACK, skip=(PUBLISH,))
+            return self.expect(PUBACK)
         if qos == 2:
-            rec = self.expect(PUBREC, skip=(PUBLISH,))
+            rec = self.expect(PUBREC)
             self.send(ack_packet(PUBREL, pid))
-            return self.expect(PUBCOMP, skip=(PUBLISH,))
+            return self.expect(PUBCOMP)
         return None
 
     def expect_publish(self, timeout=WAIT, ack=True):
