@@ -1,0 +1,332 @@
+// mqtt::Client and `urbis bench mqtt` against a real Mosquitto broker.
+//
+// Each test starts its own /usr/sbin/mosquitto on a free 127.0.0.1 port and
+// kills it by PID at teardown; the tests are skipped when Mosquitto is not
+// installed. Waiting is bounded by generous deadlines that only turn a hang
+// into a failure; no timing is asserted.
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "app/bench_mqtt.hpp"
+#include "mqtt/client/client.hpp"
+
+extern char** environ;
+
+namespace urbis::mqtt {
+namespace {
+
+constexpr const char* kMosquitto = "/usr/sbin/mosquitto";
+
+uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+bool port_open(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
+
+class MosquittoTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::access(kMosquitto, X_OK) != 0) GTEST_SKIP() << kMosquitto << " not installed";
+    char tmpl[] = "/tmp/urbis-client-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    port_ = free_port();
+    const std::string conf = dir_ + "/mosquitto.conf";
+    {
+      std::ofstream f(conf);
+      f << "listener " << port_ << " 127.0.0.1\n"
+        << "allow_anonymous true\n"
+        // Unbounded per-client queue: with Mosquitto's default of 1000 a
+        // max-rate QoS 1 run can see the broker drop messages, which would
+        // hide whether the client itself loses any.
+        << "max_queued_messages 0\n";
+    }
+    const std::string log = dir_ + "/mosquitto.log";
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    std::vector<char*> argv{const_cast<char*>(kMosquitto), const_cast<char*>("-c"), const_cast<char*>(conf.c_str()),
+                            nullptr};
+    ASSERT_EQ(posix_spawn(&pid_, kMosquitto, &fa, nullptr, argv.data(), environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    for (int i = 0; i < 100 && !port_open(port_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_TRUE(port_open(port_)) << "mosquitto did not start listening on " << port_;
+  }
+
+  void TearDown() override {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      int st = 0;
+      ::waitpid(pid_, &st, 0);
+    }
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+
+  // Runs the io_context until `done` holds; false after the deadline.
+  bool run_until(const std::function<bool()>& done, std::chrono::seconds limit = std::chrono::seconds(20)) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      io_.run_one_for(std::chrono::milliseconds(50));
+    }
+    return true;
+  }
+
+  // Connects a new client and waits for the CONNACK.
+  std::shared_ptr<Client> connect(std::string id, Version v, ClientOptions o = {}) {
+    auto c = Client::create(io_.get_executor());
+    o.client_id = std::move(id);
+    o.version = v;
+    std::optional<Result<Connack>> got;
+    c->connect("127.0.0.1", port_, o, [&](Result<Connack> r) { got.emplace(std::move(r)); });
+    EXPECT_TRUE(run_until([&] { return got.has_value(); }));
+    EXPECT_TRUE(got && got->ok()) << (got ? got->status().message() : "no CONNACK");
+    return c;
+  }
+
+  Suback subscribe(Client& c, std::string filter, uint8_t qos) {
+    std::optional<Result<Suback>> got;
+    c.subscribe(std::move(filter), qos, [&](Result<Suback> r) { got.emplace(std::move(r)); });
+    EXPECT_TRUE(run_until([&] { return got.has_value(); }));
+    EXPECT_TRUE(got && got->ok());
+    return got && got->ok() ? got->value() : Suback{};
+  }
+
+  boost::asio::io_context io_;
+  std::string dir_;
+  uint16_t port_ = 0;
+  pid_t pid_ = -1;
+};
+
+class MosquittoVersionTest : public MosquittoTest, public ::testing::WithParamInterface<Version> {};
+
+TEST_P(MosquittoVersionTest, ConnectsAndDisconnectsCleanly) {
+  auto c = connect("conn-test", GetParam());
+  ASSERT_TRUE(c->connected());
+  EXPECT_EQ(c->connack().reason, rc::kSuccess);
+  EXPECT_FALSE(c->connack().session_present);
+  std::optional<Status> closed;
+  c->on_close([&](const Status& s) { closed = s; });
+  bool disconnected = false;
+  c->disconnect(rc::kSuccess, [&] { disconnected = true; });
+  ASSERT_TRUE(run_until([&] { return disconnected && closed.has_value(); }));
+  EXPECT_TRUE(closed->ok()) << closed->message();
+  EXPECT_FALSE(c->connected());
+}
+
+TEST_P(MosquittoVersionTest, PublishesAndReceivesAllQosLevels) {
+  auto sub = connect("sub", GetParam());
+  std::vector<Publish> got;
+  sub->on_message([&](const Publish& p) { got.push_back(p); });
+  Suback sa = subscribe(*sub, "city/+/level", 2);
+  ASSERT_EQ(sa.reasons, std::vector<uint8_t>{rc::kGrantedQos2});
+
+  auto pub = connect("pub", GetParam());
+  int acked = 0;
+  for (uint8_t qos = 0; qos <= 2; ++qos) {
+    pub->publish("city/" + std::to_string(qos) + "/level", "payload-" + std::to_string(qos), qos, false, {},
+                 [&](const Status& s, uint8_t reason) {
+                   EXPECT_TRUE(s.ok()) << s.message();
+                   EXPECT_LT(reason, 0x80);
+                   ++acked;
+                 });
+  }
+  ASSERT_TRUE(run_until([&] { return acked == 3 && got.size() == 3; }));
+  // One publisher connection: the broker keeps the order of publication.
+  for (uint8_t qos = 0; qos <= 2; ++qos) {
+    EXPECT_EQ(got[qos].topic, "city/" + std::to_string(qos) + "/level");
+    EXPECT_EQ(got[qos].payload, "payload-" + std::to_string(qos));
+    EXPECT_EQ(got[qos].qos, qos);
+  }
+}
+
+TEST_P(MosquittoVersionTest, QueuesPublishesBeyondTheInflightWindowAndKeepsOrder) {
+  auto sub = connect("sub-window", GetParam());
+  std::vector<std::string> got;
+  sub->on_message([&](const Publish& p) { got.push_back(p.payload); });
+  subscribe(*sub, "window", 1);
+
+  ClientOptions o;
+  o.max_inflight = 3;
+  auto pub = connect("pub-window", GetParam(), o);
+  ASSERT_EQ(pub->send_quota(), 3);
+  std::vector<int> completed;
+  for (int i = 0; i < 50; ++i) {
+    pub->publish("window", std::to_string(i), 1, false, {}, [&completed, i](const Status& s, uint8_t) {
+      EXPECT_TRUE(s.ok()) << s.message();
+      completed.push_back(i);
+    });
+  }
+  // Only the window went to the wire; the rest waits locally.
+  EXPECT_EQ(pub->inflight(), 3u);
+  EXPECT_EQ(pub->queued(), 47u);
+  ASSERT_TRUE(run_until([&] { return completed.size() == 50 && got.size() == 50; }));
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_EQ(completed[static_cast<size_t>(i)], i);
+    EXPECT_EQ(got[static_cast<size_t>(i)], std::to_string(i));
+  }
+  EXPECT_EQ(pub->inflight(), 0u);
+  EXPECT_EQ(pub->queued(), 0u);
+}
+
+TEST_P(MosquittoVersionTest, UnsubscribeStopsDelivery) {
+  auto sub = connect("sub-unsub", GetParam());
+  std::vector<std::string> topics;
+  sub->on_message([&](const Publish& p) { topics.push_back(p.topic); });
+  subscribe(*sub, "a", 1);
+  subscribe(*sub, "b", 1);
+  std::optional<Result<Unsuback>> un;
+  sub->unsubscribe({"a"}, [&](Result<Unsuback> r) { un.emplace(std::move(r)); });
+  ASSERT_TRUE(run_until([&] { return un.has_value(); }));
+  ASSERT_TRUE(un->ok()) << un->status().message();
+
+  auto pub = connect("pub-unsub", GetParam());
+  pub->publish("a", "x", 1);
+  pub->publish("b", "y", 1);
+  // "b" was published after "a" on the same connection, so once "b" arrives
+  // "a" would have arrived too had the unsubscribe not worked.
+  ASSERT_TRUE(run_until([&] { return !topics.empty(); }));
+  EXPECT_EQ(topics, std::vector<std::string>{"b"});
+}
+
+TEST_P(MosquittoVersionTest, AbruptCloseSendsTheWill) {
+  auto watcher = connect("watcher", GetParam());
+  std::vector<Publish> got;
+  watcher->on_message([&](const Publish& p) { got.push_back(p); });
+  subscribe(*watcher, "status/+", 1);
+
+  ClientOptions o;
+  o.will = Will{"status/device-7", "offline", 1, false, {}};
+  auto dev = connect("device-7", GetParam(), o);
+  dev->close();
+  ASSERT_TRUE(run_until([&] { return !got.empty(); }));
+  EXPECT_EQ(got[0].topic, "status/device-7");
+  EXPECT_EQ(got[0].payload, "offline");
+}
+
+INSTANTIATE_TEST_SUITE_P(Versions, MosquittoVersionTest, ::testing::Values(Version::v311, Version::v5),
+                         [](const auto& info) { return info.param == Version::v5 ? "v5" : "v311"; });
+
+TEST_F(MosquittoTest, ConnectToAClosedPortFails) {
+  auto c = Client::create(io_.get_executor());
+  ClientOptions o;
+  o.client_id = "nobody";
+  std::optional<Result<Connack>> got;
+  c->connect("127.0.0.1", free_port(), o, [&](Result<Connack> r) { got.emplace(std::move(r)); });
+  ASSERT_TRUE(run_until([&] { return got.has_value(); }));
+  EXPECT_FALSE(got->ok());
+  EXPECT_EQ(got->status().code(), Code::kUnavailable);
+  EXPECT_FALSE(c->connected());
+}
+
+TEST_F(MosquittoTest, PublishWhileNotConnectedFails) {
+  auto c = Client::create(io_.get_executor());
+  std::optional<Status> st;
+  c->publish("t", "x", 1, false, {}, [&](const Status& s, uint8_t) { st = s; });
+  ASSERT_TRUE(run_until([&] { return st.has_value(); }));
+  EXPECT_EQ(st->code(), Code::kUnavailable);
+}
+
+// Pulls one integer field out of the bench's JSON line.
+long long json_int(const std::string& json, const std::string& key) {
+  auto pos = json.find("\"" + key + "\":");
+  if (pos == std::string::npos) return -1;
+  return std::atoll(json.c_str() + pos + key.size() + 3);
+}
+
+TEST_F(MosquittoTest, BenchQos1LosesNothing) {
+  app::BenchMqttOptions o;
+  o.port = port_;
+  o.publishers = 2;
+  o.subscribers = 2;
+  o.qos = 1;
+  o.duration_s = 2;
+  o.warmup_s = 0.5;
+  o.json = true;
+  testing::internal::CaptureStdout();
+  int rc = app::run_bench_mqtt(o);
+  std::string out = testing::internal::GetCapturedStdout();
+  ASSERT_EQ(rc, 0) << out;
+  const long long sent = json_int(out, "sent");
+  EXPECT_GT(sent, 0) << out;
+  EXPECT_EQ(json_int(out, "acked"), sent) << out;
+  EXPECT_EQ(json_int(out, "expected"), 2 * sent) << out;
+  EXPECT_EQ(json_int(out, "received"), 2 * sent) << out;
+  EXPECT_EQ(json_int(out, "lost"), 0) << out;
+  EXPECT_EQ(json_int(out, "duplicates"), 0) << out;
+}
+
+TEST_F(MosquittoTest, BenchHoldsIdleClients) {
+  app::BenchMqttOptions o;
+  o.port = port_;
+  o.idle_clients = 50;
+  o.duration_s = 0.5;
+  o.json = true;
+  testing::internal::CaptureStdout();
+  int rc = app::run_bench_mqtt(o);
+  std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_EQ(json_int(out, "connected"), 50) << out;
+}
+
+TEST_F(MosquittoTest, BenchRejectsInvalidOptions) {
+  app::BenchMqttOptions o;
+  o.port = port_;
+  o.qos = 3;
+  EXPECT_EQ(app::run_bench_mqtt(o), 2);
+  o.qos = 0;
+  o.version = "4.0";
+  EXPECT_EQ(app::run_bench_mqtt(o), 2);
+}
+
+TEST_F(MosquittoTest, BenchReportsUnreachableBroker) {
+  app::BenchMqttOptions o;
+  o.port = free_port();
+  o.duration_s = 0.5;
+  o.json = true;
+  testing::internal::CaptureStdout();
+  int rc = app::run_bench_mqtt(o);
+  testing::internal::GetCapturedStdout();
+  EXPECT_EQ(rc, 1);
+}
+
+}  // namespace
+}  // namespace urbis::mqtt
