@@ -26,6 +26,7 @@ Python 3 standard library only.
 import argparse
 import json
 import os
+import pwd
 import queue
 import random
 import shutil
@@ -884,7 +885,10 @@ class Broker:
                 "persistence true",
                 "persistence_location %s/" % self.data_dir,
                 "log_dest stderr",
-                "log_type all"]
+                "log_type all",
+                # Started as root, mosquitto would drop to user "mosquitto" and fail to
+                # write its persistence file in our temp dir.
+                "user %s" % pwd.getpwuid(os.getuid()).pw_name]
         conf += self.mosquitto_lines
         path = os.path.join(self.dir, "mosquitto.conf")
         with open(path, "w") as f:
