@@ -88,16 +88,22 @@ wait_listening() {  # port pid
 }
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+# utime + stime of a process, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+now_ms() { date +%s%3N; }
 
-# Appends one result line: server scenario json
+# Appends one result line: server scenario json [key=number ...]
 record() {
-  python3 - "$1" "$2" "$3" >> "$results" <<'EOF'
+  python3 - "$@" >> "$results" <<'EOF'
 import json, sys
 server, scenario, raw = sys.argv[1], sys.argv[2], sys.argv[3]
 try:
     d = json.loads(raw)
 except ValueError:
     d = {"error": raw.strip()[:200] or "no output"}
+for kv in sys.argv[4:]:
+    k, v = kv.split("=", 1)
+    d[k] = float(v)
 d["server"], d["scenario"] = server, scenario
 print(json.dumps(d))
 EOF
@@ -121,8 +127,18 @@ start_mosquitto() {  # port
   server_pid=$!
 }
 
-bench() {  # args...
-  "$BENCH" bench mqtt --json --threads "$THREADS" "$@" 2>>"$work/bench.log" || true
+# Runs one load scenario and records it with the broker's CPU use over the
+# whole run (warm-up and drain included) and the machine's load average.
+scenario() {  # server-name pid scenario-id args...
+  local name="$1" pid="$2" id="$3"; shift 3
+  local t0 c0 t1 c1 out load hz
+  hz="$(getconf CLK_TCK)"
+  load="$(cut -d' ' -f1 /proc/loadavg)"
+  t0="$(now_ms)"; c0="$(cpu_ticks "$pid")"
+  out="$("$BENCH" bench mqtt --json --threads "$THREADS" "$@" 2>>"$work/bench.log" || true)"
+  t1="$(now_ms)"; c1="$(cpu_ticks "$pid")"
+  record "$name" "$id" "$out" \
+    "server_cpu_pct=$(( (c1 - c0) * 1000 * 100 / hz / (t1 - t0 > 0 ? t1 - t0 : 1) ))" "loadavg_before=$load"
 }
 
 run_server() {  # name
@@ -163,15 +179,15 @@ run_server() {  # name
 
   local common=(--port "$port" --duration "$DURATION" --warmup 1 --topic-prefix "bench/$name")
   echo "   (a) QoS 0, 1 -> 1, 32 B, max rate" >&2
-  record "$name" "a" "$(bench "${common[@]}" -q 0 -p 1 -s 1 --payload-size 32)"
+  scenario "$name" "$pid" a "${common[@]}" -q 0 -p 1 -s 1 --payload-size 32
   echo "   (b) QoS 1, 1 -> 1, 32 B, max rate" >&2
-  record "$name" "b" "$(bench "${common[@]}" -q 1 -p 1 -s 1 --payload-size 32)"
+  scenario "$name" "$pid" b "${common[@]}" -q 1 -p 1 -s 1 --payload-size 32
   echo "   (c) QoS 1, 4 -> 4 (every subscriber gets every message), 32 B, max rate" >&2
-  record "$name" "c" "$(bench "${common[@]}" -q 1 -p 4 -s 4 --payload-size 32)"
+  scenario "$name" "$pid" c "${common[@]}" -q 1 -p 4 -s 4 --payload-size 32
   echo "   (d) QoS 0, 1 -> 1, 1 KiB, max rate" >&2
-  record "$name" "d" "$(bench "${common[@]}" -q 0 -p 1 -s 1 --payload-size 1024)"
+  scenario "$name" "$pid" d "${common[@]}" -q 0 -p 1 -s 1 --payload-size 1024
   echo "   (e) QoS 1, 1 -> 1, 32 B, fixed 10,000 msg/s" >&2
-  record "$name" "e" "$(bench "${common[@]}" -q 1 -p 1 -s 1 --payload-size 32 --rate 10000)"
+  scenario "$name" "$pid" e "${common[@]}" -q 1 -p 1 -s 1 --payload-size 32 --rate 10000
   record "$name" "rss_after" "{\"rss_kib\": $(rss_kib "$pid")}"
   stop_server
 }

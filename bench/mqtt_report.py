@@ -47,6 +47,8 @@ def fmt(v, kind):
         return f"{v:.3f}"
     if kind == "mib":
         return f"{v / 1024:.1f}"
+    if kind == "load":
+        return f"{v:.1f}"
     if kind == "kib":
         return f"{v:.2f}"
     return str(v)
@@ -86,6 +88,14 @@ def main():
         for field, label, kind in rdefs:
             u, m = get("urbis", sc, field), get("mosquitto", sc, field)
             rows.append((SCENARIOS[sc], label, fmt(u, kind), fmt(m, kind), ratio(u, m)))
+        # Where the CPU went: a generator near 100 % x threads, or a high load
+        # average from other work, means the figure understates the broker.
+        for field, label in (("server_cpu_pct", "broker CPU % (of one core)"),
+                             ("bench_cpu_pct", "load generator CPU %"),
+                             ("loadavg_before", "machine load average before")):
+            u, m = get("urbis", sc, field), get("mosquitto", sc, field)
+            kind = "load" if field == "loadavg_before" else "int"
+            rows.append((SCENARIOS[sc], label, fmt(u, kind), fmt(m, kind), "—"))
 
     def per_conn(server):
         idle, busy = get(server, "rss_idle", "rss_kib"), get(server, "rss_idle_clients", "rss_kib")

@@ -417,6 +417,14 @@ void raise_fd_limit() {
   }
 }
 
+// CPU seconds used by this process (all threads) so far.
+double cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto tv = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return tv(ru.ru_utime) + tv(ru.ru_stime);
+}
+
 void sleep_s(double s) {
   std::this_thread::sleep_for(std::chrono::duration<double>(s));
 }
@@ -559,10 +567,14 @@ int run_load(const BenchMqttOptions& o, Shared& sh) {
   for (auto& p : pubs) asio::post(p->context(), [p = p.get()] { p->start(); });
   sleep_s(o.warmup_s);
   const int64_t start_ns = now_ns();
+  const double cpu_start = cpu_seconds();
   sh.phase = 1;
   sleep_s(o.duration_s);
   sh.phase = 2;
   const int64_t stop_ns = now_ns();
+  // The generator's own CPU use while measuring: near 100 % x threads means
+  // the generator, not the broker, may be the limit.
+  const double bench_cpu_pct = 100.0 * (cpu_seconds() - cpu_start) / (static_cast<double>(stop_ns - start_ns) / 1e9);
 
   // Drain: wait for acknowledgements and deliveries until everything arrived
   // or nothing moved for drain_s.
@@ -630,10 +642,11 @@ int run_load(const BenchMqttOptions& o, Shared& sh) {
         "\"acked\":{},\"publish_errors\":{},\"received\":{},\"receive_rate\":{:.0f},\"expected\":{},\"lost\":{},"
         "\"lost_pct\":{:.4f},\"duplicates\":{},\"out_of_order\":{},\"latency_p50_us\":{:.1f},"
         "\"latency_p90_us\":{:.1f},\"latency_p99_us\":{:.1f},\"latency_max_us\":{:.1f},"
-        "\"connection_errors\":{}}}\n",
+        "\"bench_cpu_pct\":{:.0f},\"connection_errors\":{}}}\n",
         o.host, o.port, sh.version == mqtt::Version::v5 ? "5" : "3.1.1", o.qos, o.publishers, o.subscribers,
         std::max(o.payload_size, sizeof(MsgHeader)), o.rate, o.duration_s, sent, pub_rate, acked, failed, received,
-        recv_rate, expected, lost, lost_pct, dups, ooo, p50, p90, p99, mx, sh.connection_errors.load());
+        recv_rate, expected, lost, lost_pct, dups, ooo, p50, p90, p99, mx, bench_cpu_pct,
+        sh.connection_errors.load());
   }
   FILE* out = o.json ? stderr : stdout;
   fmt::print(out, "urbis bench mqtt: {}, QoS {}, {} publisher(s) -> {} subscriber(s) on {}/#, {} B payload, {}, {} s\n",
@@ -647,6 +660,7 @@ int run_load(const BenchMqttOptions& o, Shared& sh) {
   fmt::print(out, "  lost            {:>12}  ({:.3f} %)\n", lost, lost_pct);
   fmt::print(out, "  duplicates      {:>12}\n  out of order    {:>12}\n", dups, ooo);
   fmt::print(out, "  latency (us)    p50 {:.0f}  p90 {:.0f}  p99 {:.0f}  max {:.0f}\n", p50, p90, p99, mx);
+  fmt::print(out, "  generator CPU   {:>11.0f} %  (of one core, while measuring)\n", bench_cpu_pct);
   if (foreign) fmt::print(out, "  ignored         {:>12}  (messages not from this run)\n", foreign);
   if (sh.connection_errors.load() > 0) {
     std::lock_guard lock(sh.error_mu);
