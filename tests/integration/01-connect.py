@@ -194,5 +194,33 @@ def v5_connack_announces_limits(ctx):
     assert P_TOPIC_ALIAS_MAXIMUM in ack.props, ack.props
 
 
+@case
+def sys_topics_count_clients_and_messages(ctx):
+    b = ctx.new_broker(config={"mqtt": {"sys_interval": 1}}, mosquitto=["sys_interval 1"])
+    watch = ctx.raw_connect(4, broker=b)
+    watch.subscribe(["$SYS/broker/clients/connected", "$SYS/broker/messages/received"])
+    latest = {}
+
+    def read_until(pred):
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            p = watch.expect_publish(timeout=15)
+            latest[p.topic] = int(p.payload.split()[0])
+            if pred():
+                return
+        raise AssertionError("$SYS values never matched: %r" % latest)
+
+    read_until(lambda: len(latest) == 2)
+    base_received = latest["$SYS/broker/messages/received"]
+    extra = [ctx.raw_connect(4, broker=b) for _ in range(3)]
+    for i in range(10):
+        extra[0].publish(ctx.topic("sys/x"), b"%d" % i, qos=1)
+    read_until(lambda: latest["$SYS/broker/clients/connected"] >= 4
+               and latest["$SYS/broker/messages/received"] >= base_received + 10)
+    for c in extra:
+        c.disconnect()
+    read_until(lambda: latest["$SYS/broker/clients/connected"] == 1)
+
+
 if __name__ == "__main__":
     run()
