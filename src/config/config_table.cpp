@@ -1,0 +1,177 @@
+#include "config/config_table.hpp"
+
+namespace urbis::config_detail {
+namespace {
+
+constexpr int64_t kU16Max = 65535;
+constexpr int64_t kU32Max = 4294967295;
+
+// `+` turns each captureless lambda into the plain function pointer that the
+// Target variant holds; its return type picks how the value is parsed.
+const KeySpec kKeys[] = {
+    // ------------------------------------------------------------ top level
+    {.key = "data_dir",
+     .target = +[](Options& o) -> auto& { return o.data_dir; },
+     .non_empty = true,
+     .doc = "Directory for the database, retained messages and sessions."},
+    {.key = "log_level",
+     .target = +[](Options& o) -> auto& { return o.log_level; },
+     .choices = "trace|debug|info|warn|error|critical|off",
+     .doc = "Least severe log level written to stderr."},
+    {.key = "threads",
+     .target = +[](Options& o) -> auto& { return o.threads; },
+     .min = 0, .max = 1024,
+     .doc = "I/O threads; 0 means one per CPU core."},
+
+    // ------------------------------------------------------------ [mqtt]
+    {.key = "mqtt.websocket",
+     .target = +[](Options& o) -> auto& { return o.mqtt.websocket; },
+     .doc = "Serve MQTT over WebSocket at /mqtt on the HTTP listener."},
+    {.key = "mqtt.allow_anonymous",
+     .target = +[](Options& o) -> auto& { return o.mqtt.allow_anonymous; },
+     .doc = "Accept clients that send no user name."},
+    {.key = "mqtt.max_connections",
+     .target = +[](Options& o) -> auto& { return o.mqtt.max_connections; },
+     .min = 0, .max = kU32Max,
+     .doc = "Total MQTT connections; 0 means unlimited."},
+    {.key = "mqtt.max_connections_per_ip",
+     .target = +[](Options& o) -> auto& { return o.mqtt.max_connections_per_ip; },
+     .min = 0, .max = kU32Max,
+     .doc = "MQTT connections from one IP address; 0 means unlimited."},
+    {.key = "mqtt.max_packet_size",
+     .target = +[](Options& o) -> auto& { return o.mqtt.max_packet_size; },
+     .min = 16, .max = 268435456,
+     .doc = "Largest MQTT packet accepted or sent, in bytes."},
+    {.key = "mqtt.receive_maximum",
+     .target = +[](Options& o) -> auto& { return o.mqtt.receive_maximum; },
+     .min = 1, .max = kU16Max,
+     .doc = "QoS 1/2 messages in flight per client, in each direction."},
+    {.key = "mqtt.max_queued_messages",
+     .target = +[](Options& o) -> auto& { return o.mqtt.max_queued_messages; },
+     .min = 1, .max = kU32Max,
+     .doc = "Messages queued per session while the client is offline or slow."},
+    {.key = "mqtt.max_queued_bytes",
+     .target = +[](Options& o) -> auto& { return o.mqtt.max_queued_bytes; },
+     .min = 1, .max = INT64_MAX,
+     .doc = "Bytes queued per session while the client is offline or slow."},
+    {.key = "mqtt.max_publish_rate",
+     .target = +[](Options& o) -> auto& { return o.mqtt.max_publish_rate; },
+     .min = 0, .max = kU32Max,
+     .doc = "PUBLISH packets per second per client; 0 means unlimited."},
+    {.key = "mqtt.max_keep_alive",
+     .target = +[](Options& o) -> auto& { return o.mqtt.max_keep_alive; },
+     .min = 1, .max = kU16Max,
+     .doc = "Longest keep-alive a client may ask for, in seconds."},
+    {.key = "mqtt.max_session_expiry",
+     .target = +[](Options& o) -> auto& { return o.mqtt.max_session_expiry; },
+     .min = 0, .max = kU32Max,
+     .doc = "Longest session expiry a client may ask for, in seconds."},
+    {.key = "mqtt.topic_alias_maximum",
+     .target = +[](Options& o) -> auto& { return o.mqtt.topic_alias_maximum; },
+     .min = 0, .max = kU16Max,
+     .doc = "Topic aliases a client may use towards the broker (MQTT 5)."},
+    {.key = "mqtt.sys_interval",
+     .target = +[](Options& o) -> auto& { return o.mqtt.sys_interval; },
+     .min = 0, .max = 86400,
+     .doc = "Seconds between $SYS statistics updates; 0 disables them."},
+    {.key = "mqtt.maximum_qos",
+     .target = +[](Options& o) -> auto& { return o.mqtt.maximum_qos; },
+     .min = 0, .max = 2,
+     .doc = "Highest QoS the broker grants."},
+    {.key = "mqtt.retain_available",
+     .target = +[](Options& o) -> auto& { return o.mqtt.retain_available; },
+     .doc = "Keep retained messages."},
+    {.key = "mqtt.max_retained_messages",
+     .target = +[](Options& o) -> auto& { return o.mqtt.max_retained_messages; },
+     .min = 0, .max = kU32Max,
+     .doc = "Retained messages kept in total."},
+
+    // ------------------------------------------------------------ [mqtt.tcp]
+    {.key = "mqtt.tcp.enabled",
+     .target = +[](Options& o) -> auto& { return o.mqtt.tcp.enabled; },
+     .doc = "Accept plain MQTT over TCP."},
+    {.key = "mqtt.tcp.listen",
+     .target = +[](Options& o) { return ListenRef{o.mqtt.tcp.host, o.mqtt.tcp.port}; },
+     .doc = "Address and port of the plain MQTT listener."},
+
+    // ------------------------------------------------------------ [mqtt.tls]
+    {.key = "mqtt.tls.enabled",
+     .target = +[](Options& o) -> auto& { return o.mqtt.tls.enabled; },
+     .doc = "Accept MQTT over TLS."},
+    {.key = "mqtt.tls.listen",
+     .target = +[](Options& o) { return ListenRef{o.mqtt.tls.host, o.mqtt.tls.port}; },
+     .doc = "Address and port of the MQTT over TLS listener."},
+    {.key = "mqtt.tls.cert_file",
+     .target = +[](Options& o) -> auto& { return o.mqtt.tls.cert_file; },
+     .doc = "PEM certificate chain of the server."},
+    {.key = "mqtt.tls.key_file",
+     .target = +[](Options& o) -> auto& { return o.mqtt.tls.key_file; },
+     .doc = "PEM private key of the server."},
+    {.key = "mqtt.tls.ca_file",
+     .target = +[](Options& o) -> auto& { return o.mqtt.tls.ca_file; },
+     .doc = "PEM CA bundle used to verify client certificates; empty: none asked."},
+    {.key = "mqtt.tls.require_client_cert",
+     .target = +[](Options& o) -> auto& { return o.mqtt.tls.require_client_cert; },
+     .doc = "Refuse TLS clients without a certificate signed by ca_file."},
+    {.key = "mqtt.tls.min_version",
+     .target = +[](Options& o) -> auto& { return o.mqtt.tls.min_version; },
+     .choices = "1.2|1.3",
+     .doc = "Oldest TLS version accepted."},
+
+    // ------------------------------------------------------------ [[mqtt.users]]
+    {.key = "mqtt.users", .target = TableArray{},
+     .doc = "Users who may connect with a user name and password."},
+    {.key = "mqtt.users.name", .target = ElementField{}, .non_empty = true,
+     .doc = "User name sent in CONNECT; not \"*\" or \"anonymous\"."},
+    {.key = "mqtt.users.password_hash", .target = ElementField{}, .non_empty = true,
+     .doc = "Output of `urbis passwd`: $pbkdf2-sha256$<iterations>$<salt>$<hash>."},
+
+    // ------------------------------------------------------------ [[mqtt.acl]]
+    {.key = "mqtt.acl", .target = TableArray{},
+     .doc = "Topic access rules; none at all means every client may use every topic."},
+    {.key = "mqtt.acl.user", .target = ElementField{}, .non_empty = true,
+     .doc = "A user name, \"*\" for any authenticated user, or \"anonymous\"."},
+    {.key = "mqtt.acl.pattern", .target = ElementField{}, .non_empty = true,
+     .doc = "Topic filter; %c is replaced by the client id, %u by the user name."},
+    {.key = "mqtt.acl.access", .target = ElementField{}, .choices = "read|write|readwrite",
+     .doc = "read: subscribe and receive; write: publish."},
+
+    // ------------------------------------------------------------ [http]
+    {.key = "http.enabled",
+     .target = +[](Options& o) -> auto& { return o.http.listener.enabled; },
+     .doc = "Serve the HTTP API, dashboard and MQTT over WebSocket."},
+    {.key = "http.listen",
+     .target = +[](Options& o) { return ListenRef{o.http.listener.host, o.http.listener.port}; },
+     .doc = "Address and port of the HTTP listener."},
+    {.key = "http.max_body_bytes",
+     .target = +[](Options& o) -> auto& { return o.http.max_body_bytes; },
+     .min = 1, .max = 1073741824,
+     .doc = "Largest HTTP request body accepted, in bytes."},
+    {.key = "http.idle_timeout_s",
+     .target = +[](Options& o) -> auto& { return o.http.idle_timeout_s; },
+     .min = 1, .max = 86400,
+     .doc = "Seconds an idle HTTP connection stays open."},
+};
+
+}  // namespace
+
+std::span<const KeySpec> key_table() { return kKeys; }
+
+const KeySpec* find_key(std::string_view key) {
+  for (const KeySpec& k : kKeys) {
+    if (k.key == key) return &k;
+  }
+  return nullptr;
+}
+
+bool is_section(std::string_view prefix) {
+  for (const KeySpec& k : kKeys) {
+    if (k.key.size() > prefix.size() && k.key.substr(0, prefix.size()) == prefix &&
+        k.key[prefix.size()] == '.') {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace urbis::config_detail
