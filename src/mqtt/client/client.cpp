@@ -21,8 +21,10 @@ namespace {
 // The protocol limit: 4-byte remaining length plus the fixed header.
 constexpr size_t kProtocolMaxPacket = 268435455 + 5;
 // Reads ask for at least this much free space; the buffer doubles when a
-// packet (or a burst of packets) does not fit.
+// packet does not fit, and when a read fills it (a busy connection then reads
+// up to kBusyRead per system call). An idle connection keeps kReadChunk.
 constexpr size_t kReadChunk = 4096;
+constexpr size_t kBusyRead = 64 * 1024;
 
 Status unavailable(std::string m) { return {Code::kUnavailable, std::move(m)}; }
 Status protocol_error(std::string m) { return {Code::kIoError, "MQTT protocol error: " + std::move(m)}; }
@@ -191,6 +193,7 @@ void Client::start_read() {
 }
 
 void Client::on_read(size_t n) {
+  const bool filled = in_len_ + n == in_.size();
   in_len_ += n;
   size_t pos = 0;
   Packet packet;
@@ -211,6 +214,13 @@ void Client::on_read(size_t n) {
   if (pos > 0) {
     std::memmove(in_.data(), in_.data() + pos, in_len_ - pos);
     in_len_ -= pos;
+  }
+  if (filled && in_.size() < kBusyRead) {
+    in_.resize(in_.size() * 2);
+  } else if (in_len_ == 0 && in_.size() > kBusyRead) {
+    // One large packet passed; do not keep its buffer for the connection's life.
+    in_.resize(kBusyRead);
+    in_.shrink_to_fit();
   }
   start_read();
 }
