@@ -1,0 +1,204 @@
+#include "app/serve.hpp"
+
+#include <boost/asio/signal_set.hpp>
+#include <boost/json.hpp>
+
+#include <filesystem>
+
+#include "common/clock.hpp"
+#include "common/log.hpp"
+#include "config/config.hpp"
+#include "http/routes.hpp"
+#include "http/server.hpp"
+#include "mqtt/broker/broker.hpp"
+#include "net/io_pool.hpp"
+#include "net/listener.hpp"
+#include "net/tcp_transport.hpp"
+#include "net/tls_context.hpp"
+#include "net/tls_transport.hpp"
+#include "security/config_auth.hpp"
+#include "storage/sqlite/broker_store_sqlite.hpp"
+
+namespace urbis::app {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// Configuration file first, then command-line flags on top.
+Result<Options> resolve_options(const ServeFlags& f) {
+  Options o;
+  if (!f.config_file.empty()) {
+    auto loaded = load_config(f.config_file);
+    if (!loaded.ok()) return loaded.status();
+    o = std::move(*loaded);
+  }
+  if (f.data_dir) o.data_dir = *f.data_dir;
+  if (f.mqtt) {
+    o.mqtt.tcp.enabled = true;
+    if (auto st = apply_listen(*f.mqtt, o.mqtt.tcp); !st.ok()) return Status(st.code(), "--mqtt: " + st.message());
+  }
+  if (f.http) {
+    o.http.listener.enabled = true;
+    if (auto st = apply_listen(*f.http, o.http.listener); !st.ok())
+      return Status(st.code(), "--http: " + st.message());
+  }
+  if (f.threads) o.threads = *f.threads;
+  if (f.log_level) o.log_level = *f.log_level;
+  if (f.allow_anonymous) o.mqtt.allow_anonymous = true;
+  if (auto st = validate_options(o); !st.ok()) return st;
+  return o;
+}
+
+}  // namespace
+
+int run_serve(const ServeFlags& flags) {
+  auto resolved = resolve_options(flags);
+  if (!resolved.ok()) {
+    std::fprintf(stderr, "urbis: %s\n", resolved.status().message().c_str());
+    return 2;
+  }
+  Options opts = std::move(*resolved);
+  log::init(opts.log_level);
+  ULOG_INFO("urbis {} starting (data dir {})", URBIS_VERSION, opts.data_dir);
+  if (!opts.mqtt.allow_anonymous && opts.mqtt.users.empty()) {
+    ULOG_WARN("no MQTT users are configured and anonymous access is off: every client will be refused. "
+              "Add [[mqtt.users]] (hash with `urbis passwd`) or pass --allow-anonymous for a demo.");
+  }
+
+  std::error_code fec;
+  std::filesystem::create_directories(opts.data_dir, fec);
+  if (fec) {
+    ULOG_ERROR("cannot create data dir {}: {}", opts.data_dir, fec.message());
+    return 1;
+  }
+
+  SystemClock clock;
+  auto store = storage::sqlite::SqliteBrokerStore::open((std::filesystem::path(opts.data_dir) / "broker.db").string());
+  if (!store.ok()) {
+    ULOG_ERROR("cannot open broker state: {}", store.status().message());
+    return 1;
+  }
+  security::ConfigAuthorizer auth(opts.mqtt);
+  net::IoPool pool(opts.threads);
+  mqtt::Broker broker(opts.mqtt, auth, store->get(), pool, clock);
+  if (auto st = broker.load(); !st.ok()) {
+    ULOG_ERROR("cannot load broker state: {}", st.message());
+    return 1;
+  }
+  pool.start();
+  broker.start();
+
+  auto sink = [&broker](std::unique_ptr<net::Transport> t) { broker.accept(std::move(t)); };
+  int failed = 0;
+
+  std::unique_ptr<net::TcpListener> mqtt_tcp;
+  if (opts.mqtt.tcp.enabled) {
+    mqtt_tcp = std::make_unique<net::TcpListener>(pool, "mqtt", [sink](asio::ip::tcp::socket s) {
+      sink(std::make_unique<net::TcpTransport>(std::move(s)));
+    });
+    if (auto st = mqtt_tcp->start(opts.mqtt.tcp.host, opts.mqtt.tcp.port); !st.ok()) {
+      ULOG_ERROR("{}", st.message());
+      failed = 1;
+    }
+  }
+  std::unique_ptr<net::TlsListener> mqtt_tls;
+  if (!failed && opts.mqtt.tls.enabled) {
+    auto ctx = net::make_server_tls_context(opts.mqtt.tls);
+    if (!ctx.ok()) {
+      ULOG_ERROR("mqtt.tls: {}", ctx.status().message());
+      failed = 1;
+    } else {
+      mqtt_tls = std::make_unique<net::TlsListener>(pool, *ctx, sink);
+      if (auto st = mqtt_tls->start(opts.mqtt.tls.host, opts.mqtt.tls.port); !st.ok()) {
+        ULOG_ERROR("{}", st.message());
+        failed = 1;
+      }
+    }
+  }
+  std::unique_ptr<http::HttpServer> http_server;
+  if (!failed && opts.http.listener.enabled) {
+    auto router = std::make_shared<http::Router>();
+    http::CoreRouteOptions core;
+    core.mqtt_websocket = opts.mqtt.websocket;
+    core.health = [&broker, &store]() {
+      boost::json::object o;
+      auto h = (*store)->health();
+      if (!h.ok()) {
+        o["status"] = "degraded";
+        o["store"] = h.message();
+      }
+      boost::json::object m;
+      m["clients_connected"] = broker.clients_connected();
+      m["sessions"] = broker.sessions();
+      m["subscriptions"] = broker.subscription_count();
+      m["retained"] = broker.retained_count();
+      m["messages_received"] = broker.stats().get(mqtt::Stat::kMessagesReceived);
+      m["messages_sent"] = broker.stats().get(mqtt::Stat::kMessagesSent);
+      o["mqtt"] = std::move(m);
+      return o;
+    };
+    if (auto st = http::register_core_routes(*router, clock, core); !st.ok()) {
+      ULOG_ERROR("http routes: {}", st.message());
+      failed = 1;
+    } else {
+      http_server = std::make_unique<http::HttpServer>([&pool]() -> asio::io_context& { return pool.next(); },
+                                                       opts.http, router,
+                                                       opts.mqtt.websocket ? net::TransportSink(sink) : nullptr);
+      if (auto st = http_server->start(); !st.ok()) {
+        ULOG_ERROR("{}", st.message());
+        failed = 1;
+      }
+    }
+  }
+
+  if (!failed) {
+    ULOG_INFO("urbis ready");
+    // Signals are waited for on the main thread, away from the I/O threads.
+    asio::io_context sig_ctx(1);
+    asio::signal_set signals(sig_ctx, SIGTERM, SIGINT, SIGHUP);
+    bool stop_requested = false;
+    std::function<void(const boost::system::error_code&, int)> on_signal =
+        [&](const boost::system::error_code& ec, int sig) {
+          if (ec) return;
+          if (sig == SIGHUP) {
+            if (flags.config_file.empty()) {
+              ULOG_INFO("SIGHUP: no configuration file to reload");
+            } else {
+              auto reloaded = resolve_options(flags);
+              if (!reloaded.ok()) {
+                ULOG_ERROR("SIGHUP: configuration not reloaded: {}", reloaded.status().message());
+              } else {
+                // Listeners, data dir and threads need a restart; limits, users and ACL do not.
+                broker.update_options(reloaded->mqtt);
+                auth.update(reloaded->mqtt);
+                log::set_level(reloaded->log_level);
+                ULOG_INFO("SIGHUP: configuration reloaded (limits, users, ACL, log level)");
+              }
+            }
+            signals.async_wait(on_signal);
+            return;
+          }
+          ULOG_INFO("signal {}: shutting down", sig);
+          stop_requested = true;
+        };
+    signals.async_wait(on_signal);
+    while (!stop_requested && sig_ctx.run_one() > 0) {
+    }
+  }
+
+  // Graceful shutdown: stop accepting, disconnect clients, flush state.
+  if (mqtt_tcp) mqtt_tcp->stop();
+  if (mqtt_tls) mqtt_tls->stop();
+  if (http_server) http_server->stop();
+  broker.shutdown();
+  pool.stop_and_join();
+  if (auto st = (*store)->flush(); !st.ok()) {
+    ULOG_ERROR("final flush failed: {}", st.message());
+    return 1;
+  }
+  ULOG_INFO("urbis stopped");
+  return failed;
+}
+
+}  // namespace urbis::app
