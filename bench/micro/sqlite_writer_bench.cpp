@@ -41,8 +41,8 @@ void BM_WriterSmallInserts(benchmark::State& state) {
       state.SkipWithError("cannot create the database");
       return;
     }
+    const std::string payload(64, 'p');  // before the writer: its items point here
     SqliteWriter writer(std::move(db).value());
-    const std::string payload(64, 'p');
     int64_t k = 0;
     for (auto _ : state) {
       for (int64_t i = 0; i < batch; ++i) {

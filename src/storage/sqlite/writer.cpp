@@ -125,6 +125,8 @@ Status SqliteWriter::run_plain(std::deque<Item>& batch, size_t& taken,
 
 void SqliteWriter::execute(std::deque<Item>& batch) {
   const auto deadline = std::chrono::steady_clock::now() + options_.max_batch_delay;
+  const int64_t changes_before = sqlite3_total_changes64(db_.handle());
+  auto wrote = [&] { return sqlite3_total_changes64(db_.handle()) != changes_before; };
   std::vector<Status> results;
 
   Result<Transaction> tx = Transaction::begin(db_);
@@ -138,7 +140,7 @@ void SqliteWriter::execute(std::deque<Item>& batch) {
   if (first.ok()) {
     Status c = tx->commit();
     results.assign(batch.size(), c);
-    finish(batch, results, c);
+    finish(batch, results, c, c.ok() && wrote());
     return;
   }
 
@@ -194,10 +196,11 @@ void SqliteWriter::execute(std::deque<Item>& batch) {
       if (r.ok()) r = batch_status;
     }
   }
-  finish(batch, results, batch_status);
+  finish(batch, results, batch_status, batch_status.ok() && wrote());
 }
 
-void SqliteWriter::finish(std::deque<Item>& batch, const std::vector<Status>& results, const Status& batch_status) {
+void SqliteWriter::finish(std::deque<Item>& batch, const std::vector<Status>& results, const Status& batch_status,
+                          bool wrote) {
   const Status* first_error = nullptr;
   uint64_t failed = 0;
   for (const Status& r : results) {
@@ -218,7 +221,7 @@ void SqliteWriter::finish(std::deque<Item>& batch, const std::vector<Status>& re
       if (health_.ok()) ULOG_WARN("sqlite writer for {}: writes failing: {}", db_.path(), first_error->message());
       health_ = *first_error;
       if (failure_since_flush_.ok()) failure_since_flush_ = *first_error;
-    } else if (!health_.ok()) {
+    } else if (!health_.ok() && wrote) {
       ULOG_INFO("sqlite writer for {}: writes succeed again", db_.path());
       health_ = Status();
     }

@@ -23,7 +23,9 @@
 // report their own error; the others commit. If BEGIN or COMMIT fails (disk
 // full, I/O error), every item of the batch gets that error. Either way the
 // writer records the error as its health() and keeps taking work: the next
-// batch that commits with no failure makes health() ok again. Failed items are
+// batch that commits changes with no failure makes health() ok again (a batch
+// that changed nothing, such as a lone flush() marker, proves nothing about the
+// disk and leaves health() as it was). Failed items are
 // not retried by the writer (their callbacks were told). Consequently a work
 // item may run twice (first pass and savepoint pass): it must only touch the
 // database, never other state.
@@ -101,7 +103,7 @@ class SqliteWriter {
   [[nodiscard]] Status flush();
 
   // Ok, or the error of the most recent batch that had a failure, until a later
-  // batch commits with no failure.
+  // batch commits changes with no failure.
   Status health() const;
 
   WriterStats stats() const;
@@ -118,7 +120,9 @@ class SqliteWriter {
   // First pass: all items, no savepoints. Returns the first failure.
   Status run_plain(std::deque<Item>& batch, size_t& taken,
                    std::chrono::steady_clock::time_point deadline);
-  void finish(std::deque<Item>& batch, const std::vector<Status>& results, const Status& batch_status);
+  // Records the outcome and calls the callbacks. `wrote`: the batch changed rows.
+  void finish(std::deque<Item>& batch, const std::vector<Status>& results, const Status& batch_status,
+              bool wrote = false);
 
   const WriterOptions options_;
   Database db_;  // touched only by the writer thread once it has started

@@ -68,12 +68,14 @@ class SqliteWriterTest : public ::testing::Test {
 
   // Occupies the writer thread until release() so that later submissions
   // pile up in the queue and form one batch.
+  // The item may run twice (the writer reruns a failed batch), hence the flag.
   struct Gate {
     std::promise<void> started, go;
     std::shared_future<void> go_f = go.get_future().share();
+    std::atomic<bool> signalled{false};
     void submit_to(SqliteWriter& w) {
       w.submit([this](Database&) {
-        started.set_value();
+        if (!signalled.exchange(true)) started.set_value();
         go_f.wait();
         return Status();
       });
