@@ -35,6 +35,10 @@ struct Issue {
   std::string key;
   int index = -1;
   std::string message;
+  // For a clash between two keys: the same problem told from the other key,
+  // used when only that one is written in the file (so the message has a line).
+  std::string alt_key = {};
+  std::string alt_message = {};
 };
 
 std::string line_key(std::string_view key, int index) {
@@ -114,8 +118,8 @@ std::vector<Issue> validate_issues(const Options& options) {
       const Bound& a = listeners[j];
       const Bound& b = listeners[i];
       if (a.enabled && b.enabled && a.port != 0 && a.port == b.port && hosts_overlap(a.host, b.host)) {
-        issues.push_back({b.key, -1,
-                          "port " + std::to_string(b.port) + " is already used by " + a.key});
+        issues.push_back({b.key, -1, "port " + std::to_string(b.port) + " is already used by " + a.key,
+                          a.key, "port " + std::to_string(a.port) + " is also used by " + b.key});
       }
     }
   }
@@ -240,6 +244,9 @@ class Parser {
       int line = 0;
       if (auto it = lines_.find(line_key(issue.key, issue.index)); it != lines_.end()) {
         line = it->second;
+      } else if (auto alt = lines_.find(issue.alt_key); !issue.alt_key.empty() && alt != lines_.end()) {
+        error(alt->second, issue.alt_key, issue.alt_message);
+        continue;
       } else if (issue.index >= 0) {
         // A missing field: point at the entry's [[...]] header.
         std::string array = issue.key.substr(0, issue.key.rfind('.'));
@@ -264,6 +271,8 @@ class Parser {
     size_t best_d = 3;  // suggest only near misses
     for (const KeySpec& s : key_table()) {
       size_t d = distance(key, s.key);
+      // "password" for "password_hash": a truncated name is a near miss too.
+      if (s.key.size() > key.size() && s.key.substr(0, key.size()) == key) d = std::min<size_t>(d, 2);
       if (d < best_d) {
         best_d = d;
         best = std::string(s.key);
