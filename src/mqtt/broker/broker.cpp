@@ -416,7 +416,7 @@ void Broker::discard_session(const SessionPtr& s) {
   if (store_ && !persistent) store_->erase_session(s->client_id());  // harmless if absent
 }
 
-void Broker::detach_session(const SessionPtr& s, const Connection* conn, std::optional<Will> will, bool send_will,
+void Broker::detach_session(const SessionPtr& s, const Connection* conn, std::unique_ptr<Will> will, bool send_will,
                             uint32_t expiry) {
   bool owner = false;
   bool persistent = false;
@@ -497,16 +497,8 @@ void Broker::expire_session(const SessionPtr& s) {
     sessions_.erase(it);
   }
   ULOG_DEBUG("mqtt: session '{}' expired", s->client_id());
-  // A will still waiting for its delay is due now that the session ends (MQTT-3.1.3-9).
-  bool will_pending = false;
-  {
-    std::lock_guard lock(s->mu);
-    if (s->will_timer) {
-      will_pending = true;
-      s->will_timer->cancel();  // its handler sees operation_aborted; we publish below
-    }
-  }
-  (void)will_pending;  // the will itself lives in the timer's handler; see below
+  // A delayed will never outlives its session: its delay was capped at the
+  // session expiry when it was scheduled (MQTT-3.1.3-9).
   discard_session(s);
 }
 

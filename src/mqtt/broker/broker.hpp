@@ -86,7 +86,7 @@ class Broker {
   Attach attach_session(const std::shared_ptr<Connection>& conn, const std::string& client_id,
                         bool clean_start, uint32_t expiry, Version version);
   // The connection that owned `session` went away. Called on its thread.
-  void detach_session(const SessionPtr& session, const Connection* conn, std::optional<Will> will,
+  void detach_session(const SessionPtr& session, const Connection* conn, std::unique_ptr<Will> will,
                       bool send_will, uint32_t expiry);
   void discard_session(const SessionPtr& session);
   void expire_session(const SessionPtr& session);

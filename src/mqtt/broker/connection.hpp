@@ -105,7 +105,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   ClientIdentity identity_;
   std::string principal_;
   SessionPtr session_;
-  std::optional<Will> will_;
+  std::unique_ptr<Will> will_;  // most clients have none: keep it off the connection
   bool send_will_ = true;  // cleared by a normal DISCONNECT
   bool taken_over_ = false;
 

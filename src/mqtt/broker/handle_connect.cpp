@@ -85,7 +85,7 @@ void Connection::handle_connect(Connect& c) {
       fail(rc::kNotAuthorized, "not authorized to publish the will topic");
       return;
     }
-    will_ = std::move(c.will);
+    will_ = std::make_unique<Will>(std::move(*c.will));
   }
 
   // Keep-alive: MQTT 5 lets the server impose its own (server keep-alive).
@@ -128,7 +128,6 @@ void Connection::handle_connect(Connect& c) {
     if (!opts->retain_available) p.retain_available = 0;
     if (announce_keep_alive) p.server_keep_alive = keep_alive_;
     if (expiry_capped) p.session_expiry_interval = expiry;
-    in_aliases_.assign(opts->topic_alias_maximum + 1, std::string());
   }
   send(ack);
   ULOG_DEBUG("mqtt {}: client '{}' connected (v{}, keep-alive {}s, session {})", transport_->remote_endpoint(),

@@ -10,7 +10,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -41,6 +40,34 @@ struct Inflight {
   bool pubrel_sent = false;  // QoS 2: PUBREC received, waiting for PUBCOMP
 };
 
+// FIFO of pending messages that allocates nothing while empty (std::deque
+// allocates a block up front, which 10,000 idle sessions would pay for) and
+// gives its memory back when drained.
+class PendingQueue {
+ public:
+  bool empty() const { return head_ == items_.size(); }
+  size_t size() const { return items_.size() - head_; }
+  Pending& front() { return items_[head_]; }
+  void push_back(Pending p) { items_.push_back(std::move(p)); }
+  void pop_front() {
+    items_[head_] = Pending{};
+    if (++head_ == items_.size()) {
+      clear();
+    } else if (head_ >= 1024 && head_ * 2 >= items_.size()) {
+      items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
+      head_ = 0;
+    }
+  }
+  void clear() {
+    std::vector<Pending>().swap(items_);
+    head_ = 0;
+  }
+
+ private:
+  std::vector<Pending> items_;
+  size_t head_ = 0;
+};
+
 class Session {
  public:
   explicit Session(std::string client_id) : client_id_(std::move(client_id)) {}
@@ -59,7 +86,7 @@ class Session {
   uint32_t expiry_interval = 0;          // seconds; 0xFFFFFFFF = never
   int64_t disconnected_unix_ms = 0;
   std::map<std::string, SubOptions> subscriptions;  // filter as given (incl. $share/...)
-  std::deque<Pending> queue;
+  PendingQueue queue;
   size_t queued_bytes = 0;
   std::map<uint16_t, Inflight> inflight;  // outbound, by packet id
   std::set<uint16_t> qos2_incoming;       // inbound QoS 2 ids awaiting PUBREL
