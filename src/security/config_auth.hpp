@@ -27,7 +27,7 @@
 //     grant $SYS; grant it explicitly with a pattern such as "$SYS/#".
 //
 // Password cache
-//   PBKDF2 costs ~50 ms by design, and a city's devices reconnect all at once
+//   PBKDF2 costs tens of milliseconds by design, and a city's devices reconnect all at once
 //   after a network cut. Successful verifications are therefore remembered in
 //   a small bounded cache keyed by SHA-256(user, stored hash, password) (the
 //   stored hash contains the salt). This is acceptable because:
