@@ -168,6 +168,30 @@ def max_queued_messages_drops_qos0_for_offline_client(ctx):
         topic, v, 30 - bound)
 
 
+@case(urbis_only=True)
+def max_queued_messages_drops_qos0_for_slow_client(ctx):
+    b = ctx.new_broker(config={"mqtt": {"max_queued_messages": 5, "sys_interval": 1}})
+    t = ctx.topic("limits/slow")
+    slow = ctx.raw_connect(4, broker=b)
+    slow.subscribe(t)  # ...and then never reads its socket while the flood goes on
+    pub = ctx.raw_connect(4, broker=b)
+    n, chunk = 20000, b"s" * 1000  # 20 MB: more than the socket buffers can hold
+    for i in range(n):
+        pub.send(publish_packet(t, chunk))
+    pub.publish(t + "-sync", b"", qos=1)  # the broker has read every message
+    v = _sys_value(ctx, b, "$SYS/broker/messages/dropped/qos0", lambda v: int(v) > 0, timeout=15)
+    assert v is not None and int(v) > 0, "no QoS 0 drop counted for a slow subscriber: %r" % v
+    got = 0
+    while True:
+        try:
+            slow.expect_publish(timeout=2)
+            got += 1
+        except AssertionError:
+            break
+    assert got < n, "a subscriber that did not read got all %d messages: nothing was bounded" % n
+    assert pub.is_open(), "the publisher must not be punished for a slow subscriber"
+
+
 @case
 def receive_maximum_exceeded_disconnects_0x93(ctx):
     b = ctx.new_broker(config={"mqtt": {"receive_maximum": 2}}, mosquitto=["max_inflight_messages 2"])
