@@ -14,6 +14,8 @@ namespace asio = boost::asio;
 namespace {
 constexpr uint32_t kNeverExpires = 0xFFFFFFFFu;
 
+bool is_sys(std::string_view topic) { return topic.substr(0, 5) == "$SYS/"; }
+
 bool has_wildcard(std::string_view f) { return f.find_first_of("+#") != std::string_view::npos; }
 
 // Topic filter matching for retained messages (the tree does the same walk for
@@ -41,6 +43,8 @@ bool filter_matches(std::string_view filter, std::string_view topic) {
   }
 }
 }  // namespace
+
+thread_local uint64_t Broker::tls_store_writes_ = 0;
 
 Broker::Broker(const MqttOptions& opts, Authorizer& auth, BrokerStore* store, net::IoPool& pool, const Clock& clock)
     : opts_(std::make_shared<MqttOptions>(opts)),
@@ -123,6 +127,7 @@ void Broker::persist_queued(const Session& s, const Pending& p, uint16_t packet_
   q.msg.retain = p.retain;
   q.subscription_ids = p.sub_ids;
   store_->put_queued(s.client_id(), q);
+  ++tls_store_writes_;
 }
 
 void Broker::store_erase_queued(const Session& s, uint64_t seq) {
@@ -519,16 +524,20 @@ bool Broker::deliver(const SessionPtr& sp, const MessagePtr& msg, const SubOptio
   auto o = options();
   std::lock_guard lock(s.mu);
   if (s.discarded) return true;
-  if (!s.conn && (!s.persistent || qos == 0)) return true;  // offline: QoS 0 is not queued
+  if (!s.conn && (!s.persistent || qos == 0)) {
+    // Offline: QoS 0 is not queued; for a persistent session that is a drop.
+    if (s.persistent) stats_.add(Stat::kDroppedQos0);
+    return true;
+  }
   bool over = s.queue.size() >= o->max_queued_messages || s.queued_bytes + bytes > o->max_queued_bytes;
   if (over) {
     if (qos == 0) {
       stats_.add(Stat::kDroppedQos0);
       return true;
     }
-    if (s.queue.size() >= 2ull * o->max_queued_messages || s.queued_bytes + bytes > 2 * o->max_queued_bytes) {
+    if (!s.conn) {
       stats_.add(Stat::kDroppedQueueFull);
-      return false;
+      return true;
     }
   }
   Pending p{msg, qos, retain, std::move(sub_ids), 0};
@@ -542,7 +551,7 @@ bool Broker::deliver(const SessionPtr& sp, const MessagePtr& msg, const SubOptio
   return !over;
 }
 
-size_t Broker::route(const MessagePtr& msg, bool& congested) {
+size_t Broker::route(const MessagePtr& msg, SessionPtr* congested) {
   if (msg->retain) set_retained(msg);
   thread_local std::vector<SubscriberMatch> matches;
   matches.clear();
@@ -569,7 +578,8 @@ size_t Broker::route(const MessagePtr& msg, bool& congested) {
       any = true;
     }
     if (any) {
-      if (!deliver(matches[i].session, msg, merged, std::move(ids), false)) congested = true;
+      if (!deliver(matches[i].session, msg, merged, std::move(ids), false) && congested && !*congested)
+        *congested = matches[i].session;
       ++delivered;
     }
     i = j;
@@ -583,7 +593,10 @@ void Broker::set_retained(const MessagePtr& msg) {
   std::lock_guard lock(retained_mu_);
   if (msg->payload.empty()) {
     // MQTT-3.3.1-6: an empty retained message clears the topic.
-    if (retained_.erase(msg->topic) && store_) store_->erase_retained(msg->topic);
+    if (retained_.erase(msg->topic) && store_ && !is_sys(msg->topic)) {
+      store_->erase_retained(msg->topic);
+      ++tls_store_writes_;
+    }
     return;
   }
   auto it = retained_.find(msg->topic);
@@ -592,7 +605,11 @@ void Broker::set_retained(const MessagePtr& msg) {
     return;
   }
   retained_[msg->topic] = msg;
-  if (store_) store_->put_retained(to_stored(*msg));
+  // $SYS values describe this process; a restart starts them afresh.
+  if (store_ && !is_sys(msg->topic)) {
+    store_->put_retained(to_stored(*msg));
+    ++tls_store_writes_;
+  }
 }
 
 void Broker::send_retained(const SessionPtr& s, std::string_view filter, const SubOptions& opts) {
@@ -633,8 +650,7 @@ void Broker::publish_will(const Will& w, const std::string& client_id, Version v
     }
   }
   ULOG_DEBUG("mqtt: publishing will of '{}' to '{}'", client_id, w.topic);
-  bool congested = false;
-  route(msg, congested);
+  route(msg, nullptr);
 }
 
 void Broker::publish_internal(std::string topic, std::string payload, bool retain) {
@@ -642,8 +658,7 @@ void Broker::publish_internal(std::string topic, std::string payload, bool retai
   msg->topic = std::move(topic);
   msg->payload = std::move(payload);
   msg->retain = retain;
-  bool congested = false;
-  route(msg, congested);
+  route(msg, nullptr);
 }
 
 void Broker::publish_sys() {

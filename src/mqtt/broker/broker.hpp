@@ -8,9 +8,11 @@
 // one flush to each subscriber's thread (coalesced while one is pending).
 //
 // Memory is bounded: each session queue has a message and a byte limit. When a
-// subscriber is full, QoS 0 is dropped (counted in $SYS) and the publisher of
-// QoS 1/2 is paused (back-pressure) until the queue drains; past twice the
-// limit QoS 1/2 is dropped and counted too.
+// subscriber is full, QoS 0 is dropped (counted in $SYS) and every publisher of
+// QoS 1/2 to it stops reading (back-pressure) until the queue is below the
+// limit again, so the queue overshoots by at most one read batch per
+// publisher. Only an offline session that is full drops QoS 1/2 (counted):
+// nobody is there to drain it, and publishers must not stall on it.
 //
 // Lifetime: construct, load(), start listeners (outside), then shutdown()
 // before destroying. All public methods are thread-safe unless noted.
@@ -64,6 +66,10 @@ class Broker {
   void update_options(const MqttOptions& opts);
 
   const Stats& stats() const { return stats_; }
+
+  // Changes submitted to the store by the calling thread so far; routing code
+  // compares it before and after to know whether an ack must wait for a commit.
+  static uint64_t store_writes() { return tls_store_writes_; }
   size_t clients_connected() const { return connected_.load(std::memory_order_relaxed); }
   size_t sessions() const;
   size_t retained_count() const;
@@ -93,8 +99,9 @@ class Broker {
 
   // Routes a message to every matching subscriber; handles the retained store.
   // Returns the number of subscribers it was queued for; sets `congested` if a
-  // QoS 1/2 subscriber is over its queue limit (the caller pauses reading).
-  size_t route(const MessagePtr& msg, bool& congested);
+  // QoS 1/2 subscriber is over its queue limit (the caller pauses reading until
+  // that session drained, see Connection::wait_for_drain). `congested` may be null.
+  size_t route(const MessagePtr& msg, SessionPtr* congested);
   // Appends to one session's queue. Returns false if the subscriber is congested.
   bool deliver(const SessionPtr& s, const MessagePtr& msg, const SubOptions& opts,
                std::vector<uint32_t> sub_ids, bool retained_delivery);
@@ -156,6 +163,7 @@ class Broker {
   std::vector<ThreadState> threads_;
   std::unique_ptr<boost::asio::steady_timer> sys_timer_;
   std::atomic<bool> stopping_{false};
+  static thread_local uint64_t tls_store_writes_;
 };
 
 }  // namespace urbis::mqtt

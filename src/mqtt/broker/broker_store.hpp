@@ -91,6 +91,13 @@ class BrokerStore {
   virtual void put_queued(const std::string& client_id, const StoredQueuedMessage& m) = 0;
   virtual void erase_queued(const std::string& client_id, uint64_t seq) = 0;
 
+  // Calls `done` once every change submitted before this call is durable, or
+  // with an error when the store could not make it so. Never blocks. `done`
+  // runs on the store's own thread (or inline); it must be quick and must not
+  // call back into the store. This is how the broker acknowledges a QoS 1/2
+  // PUBLISH only after what it changed is on disk.
+  virtual void when_durable(std::function<void(const Status&)> done) = 0;
+
   // Blocks until every change submitted before the call is durable.
   [[nodiscard]] virtual Status flush() = 0;
 

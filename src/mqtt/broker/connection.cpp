@@ -68,7 +68,9 @@ size_t Connection::process(std::span<const uint8_t> data) {
   size_t pos = 0;
   auto opts = broker_.options();
   thread_local Packet packet;
-  while (pos < data.size() && (state_ == State::kWaitConnect || state_ == State::kConnected)) {
+  // Stops early when a handler paused reading (rate limit, back-pressure):
+  // the rest stays buffered until reading resumes.
+  while (pos < data.size() && !paused_ && (state_ == State::kWaitConnect || state_ == State::kConnected)) {
     auto rest = data.subspan(pos);
     Frame f = frame(rest, opts->max_packet_size);
     if (f.state == Frame::State::kIncomplete) break;
@@ -119,6 +121,47 @@ void Connection::dispatch(Packet& p) {
 }
 
 void Connection::send(const Packet& p) { encode(p, version_, outbuf_); }
+
+void Connection::send_ack(Ack a, bool durable) {
+  if (!durable && (!pending_acks_ || pending_acks_->empty())) {
+    send(a);
+    return;
+  }
+  if (!pending_acks_) pending_acks_ = std::make_unique<std::deque<PendingAck>>();
+  uint64_t id = ++ack_counter_;
+  pending_acks_->push_back({std::move(a), !durable, id});
+  if (!durable) return;
+  broker_.store_->when_durable([self = shared_from_this(), id](const Status& st) {
+    boost::asio::post(self->transport_->executor(), [self, id, st] { self->ack_durable(id, st); });
+  });
+}
+
+void Connection::ack_durable(uint64_t id, const Status& st) {
+  if (state_ != State::kConnected || !pending_acks_) return;
+  for (auto& p : *pending_acks_) {
+    if (p.id != id) continue;
+    if (!st.ok()) {
+      ULOG_ERROR("mqtt {}: message from '{}' not stored: {}", transport_->remote_endpoint(), identity_.client_id,
+                 st.message());
+      if (version_ == Version::v311) {
+        // 3.1.1 cannot say "failed": close without acknowledging, so the
+        // client sends the message again when it reconnects.
+        close_now();
+        return;
+      }
+      p.ack.reason = rc::kUnspecifiedError;
+      p.ack.props.reason_string = "storage unavailable";
+    }
+    p.ready = true;
+    break;
+  }
+  while (!pending_acks_->empty() && pending_acks_->front().ready) {
+    send(pending_acks_->front().ack);
+    pending_acks_->pop_front();
+  }
+  if (pending_acks_->empty()) pending_acks_.reset();
+  start_write();
+}
 
 bool Connection::send_publish(const Pending& pd, uint16_t packet_id, bool dup) {
   thread_local Publish pub;
@@ -189,7 +232,8 @@ void Connection::flush_session() {
       if (send_publish(p, id, false)) {
         auto& inf = s.inflight[id];
         inf.p = std::move(p);
-        if (inf.p.seq && inf.p.qos == 2) broker_.persist_queued(s, inf.p, id, false);
+        // Recording the packet id lets a restarted broker resend it with DUP set.
+        if (inf.p.seq) broker_.persist_queued(s, inf.p, id, false);
       } else if (p.seq) {
         broker_.store_erase_queued(s, p.seq);
       }
@@ -288,7 +332,9 @@ void Connection::taken_over() {
 
 void Connection::shutdown() {
   if (state_ == State::kClosed) return;
-  send_will_ = false;
+  // The server closes without the client's DISCONNECT: its will is published
+  // (MQTT 5 3.1.2.5), at once, since a delay cannot outlive this process.
+  if (will_) will_->props.will_delay_interval.reset();
   if (state_ == State::kConnected) {
     fail(rc::kServerShuttingDown, "server shutting down");
   } else {
@@ -325,12 +371,46 @@ void Connection::pause_for(std::chrono::milliseconds d) {
   if (!resume_timer_) resume_timer_ = std::make_unique<boost::asio::steady_timer>(transport_->executor());
   resume_timer_->expires_after(d);
   resume_timer_->async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-    if (!ec) self->resume_reading();
+    if (!ec && self->state_ == State::kConnected) self->resume_reading();
+  });
+}
+
+void Connection::wait_for_drain(SessionPtr s) {
+  if (paused_ || state_ != State::kConnected) return;
+  paused_ = true;
+  if (!resume_timer_) resume_timer_ = std::make_unique<boost::asio::steady_timer>(transport_->executor());
+  resume_timer_->expires_after(std::chrono::milliseconds(2));
+  resume_timer_->async_wait([self = shared_from_this(), s = std::move(s)](const boost::system::error_code& ec) {
+    if (ec || self->state_ != State::kConnected) return;
+    bool still_full;
+    {
+      auto o = self->broker_.options();
+      std::lock_guard lock(s->mu);
+      still_full = s->conn && !s->discarded &&
+                   (s->queue.size() >= o->max_queued_messages || s->queued_bytes >= o->max_queued_bytes);
+    }
+    if (still_full) {
+      self->paused_ = false;
+      self->wait_for_drain(s);
+    } else {
+      self->resume_reading();
+    }
   });
 }
 
 void Connection::resume_reading() {
   paused_ = false;
+  if (!inbuf_.empty() && state_ == State::kConnected) {
+    // Packets read before the pause come first.
+    size_t used = process(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(inbuf_.data()), inbuf_.size()));
+    if (state_ == State::kClosed) return;
+    if (used == inbuf_.size()) {
+      std::string().swap(inbuf_);
+    } else {
+      inbuf_.erase(0, used);
+    }
+    start_write();
+  }
   read_more();
 }
 

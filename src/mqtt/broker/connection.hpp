@@ -18,12 +18,14 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "common/status.hpp"
 #include "mqtt/broker/auth.hpp"
 #include "mqtt/broker/session.hpp"
 #include "mqtt/codec/codec.hpp"
@@ -89,6 +91,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void handle_auth(const Auth& a);
 
   void send(const Packet& p);
+  // PUBACK / PUBREC for a received PUBLISH. Acknowledgements leave in the order
+  // the PUBLISH packets arrived (MQTT-4.6.0-2); with `durable` the ack waits
+  // until the store committed what routing the message changed, and every
+  // later ack waits behind it.
+  void send_ack(Ack a, bool durable);
+  void ack_durable(uint64_t id, const Status& st);
   // Encodes one PUBLISH; false if it exceeds the client's maximum packet size.
   bool send_publish(const Pending& p, uint16_t packet_id, bool dup);
   void start_write();
@@ -130,8 +138,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<std::string> in_aliases_;
   // Aliases we assigned toward the client.
   std::unordered_map<std::string, uint16_t> out_aliases_;
-  // Inbound QoS 1/2 publishes not yet acknowledged (receive maximum check).
-  uint32_t unacked_in_ = 0;
+  // Acks waiting for the store, in arrival order; allocated on first use.
+  struct PendingAck {
+    Ack ack;
+    bool ready = false;
+    uint64_t id = 0;
+  };
+  std::unique_ptr<std::deque<PendingAck>> pending_acks_;
+  uint64_t ack_counter_ = 0;
 
   // Refused at admission (connection limits): CONNECT gets an error CONNACK.
   bool refused_ = false;
@@ -140,6 +154,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // first use so idle connections do not pay for it.
   std::unique_ptr<boost::asio::steady_timer> resume_timer_;
   void pause_for(std::chrono::milliseconds d);
+  // Back-pressure: stop reading until `s` is below its queue limit again
+  // (checked every few milliseconds), or went offline.
+  void wait_for_drain(SessionPtr s);
 
   // Publish rate limit: token bucket refilled per second.
   double tokens_ = 0;

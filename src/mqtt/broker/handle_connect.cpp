@@ -128,6 +128,10 @@ void Connection::handle_connect(Connect& c) {
     if (!opts->retain_available) p.retain_available = 0;
     if (announce_keep_alive) p.server_keep_alive = keep_alive_;
     if (expiry_capped) p.session_expiry_interval = expiry;
+    if (c.props.request_response_information.value_or(0) == 1) {
+      // The basis for response topics (MQTT 5 4.10): a subtree of the client's own.
+      p.response_information = "urbis/response/" + c.client_id + "/";
+    }
   }
   send(ack);
   ULOG_DEBUG("mqtt {}: client '{}' connected (v{}, keep-alive {}s, session {})", transport_->remote_endpoint(),

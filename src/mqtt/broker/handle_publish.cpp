@@ -40,8 +40,8 @@ void Connection::handle_publish(Publish& p) {
     }
     if (p.props.payload_format_indicator.value_or(0) == 1 && !valid_utf8(p.payload)) {
       // MQTT-3.3.2-4 allows the server to check; a city would rather know.
-      if (p.qos == 1) send(Ack{PacketType::Puback, p.packet_id, rc::kPayloadFormatInvalid, {}});
-      if (p.qos == 2) send(Ack{PacketType::Pubrec, p.packet_id, rc::kPayloadFormatInvalid, {}});
+      if (p.qos == 1) send_ack(Ack{PacketType::Puback, p.packet_id, rc::kPayloadFormatInvalid, {}}, false);
+      if (p.qos == 2) send_ack(Ack{PacketType::Pubrec, p.packet_id, rc::kPayloadFormatInvalid, {}}, false);
       return;
     }
   } else if (p.topic.empty()) {
@@ -58,7 +58,7 @@ void Connection::handle_publish(Publish& p) {
     }
     if (duplicate) {
       // A retransmission of a message we already took: acknowledge, do not route again.
-      send(Ack{PacketType::Pubrec, p.packet_id, rc::kSuccess, {}});
+      send_ack(Ack{PacketType::Pubrec, p.packet_id, rc::kSuccess, {}}, false);
       return;
     }
     if (full) {
@@ -86,13 +86,13 @@ void Connection::handle_publish(Publish& p) {
     ULOG_DEBUG("mqtt {}: '{}' may not publish to '{}'", transport_->remote_endpoint(), identity_.client_id, p.topic);
     // 3.1.1 has no way to say no: the message is dropped and acknowledged.
     uint8_t reason = version_ == Version::v5 ? rc::kNotAuthorized : rc::kSuccess;
-    if (p.qos == 1) send(Ack{PacketType::Puback, p.packet_id, reason, {}});
+    if (p.qos == 1) send_ack(Ack{PacketType::Puback, p.packet_id, reason, {}}, false);
     if (p.qos == 2) {
       if (reason == rc::kSuccess) {
         std::lock_guard lock(session_->mu);
         session_->qos2_incoming.insert(p.packet_id);
       }
-      send(Ack{PacketType::Pubrec, p.packet_id, reason, {}});
+      send_ack(Ack{PacketType::Pubrec, p.packet_id, reason, {}}, false);
     }
     return;
   }
@@ -115,20 +115,30 @@ void Connection::handle_publish(Publish& p) {
   uint16_t packet_id = p.packet_id;
   uint8_t qos = p.qos;
 
-  bool congested = false;
-  size_t n = broker_.route(msg, congested);
+  if (qos > 0 && pending_acks_ && pending_acks_->size() >= opts->receive_maximum) {
+    fail(rc::kReceiveMaximumExceeded, "more than " + std::to_string(opts->receive_maximum) +
+                                          " unacknowledged QoS 1/2 messages");
+    return;
+  }
+
+  SessionPtr congested;
+  uint64_t writes_before = Broker::store_writes();
+  size_t n = broker_.route(msg, &congested);
+  // Whatever routing wrote (a queued copy for a persistent session, a retained
+  // message) must be on disk before the publisher hears "acknowledged".
+  bool durable = broker_.store_ && Broker::store_writes() != writes_before;
 
   uint8_t reason = (version_ == Version::v5 && n == 0) ? rc::kNoMatchingSubscribers : rc::kSuccess;
   if (qos == 1) {
-    send(Ack{PacketType::Puback, packet_id, reason, {}});
+    send_ack(Ack{PacketType::Puback, packet_id, reason, {}}, durable);
   } else if (qos == 2) {
     {
       std::lock_guard lock(session_->mu);
       session_->qos2_incoming.insert(packet_id);
     }
-    send(Ack{PacketType::Pubrec, packet_id, reason, {}});
+    send_ack(Ack{PacketType::Pubrec, packet_id, reason, {}}, durable);
   }
-  if (congested) pause_for(std::chrono::milliseconds(5));
+  if (congested) wait_for_drain(std::move(congested));
 }
 
 void Connection::handle_puback(const Ack& a) {

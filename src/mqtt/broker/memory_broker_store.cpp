@@ -102,4 +102,6 @@ Status MemoryBrokerStore::health() const {
   return health_;
 }
 
+void MemoryBrokerStore::when_durable(std::function<void(const Status&)> done) { done(health()); }
+
 }  // namespace urbis::mqtt

@@ -38,6 +38,7 @@ class MemoryBrokerStore final : public BrokerStore {
   void erase_queued(const std::string& client_id, uint64_t seq) override;
 
   Status flush() override;
+  void when_durable(std::function<void(const Status&)> done) override;
   Status health() const override;
 
   // While true, writes are dropped and reported as failed (see above).

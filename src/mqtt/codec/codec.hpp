@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -46,6 +47,12 @@ Frame frame(std::span<const uint8_t> in, size_t max_packet_size);
 // On failure `out` holds some valid but unspecified packet. Decoding into a
 // Packet that already holds a Publish reuses its string buffers.
 bool decode(std::span<const uint8_t> in, Version version, Packet& out, DecodeError& err);
+
+// The protocol level a complete CONNECT packet (`in` as for decode) asks for,
+// read without decoding the rest: lets the broker answer a CONNECT that fails
+// to decode with a CONNACK in the client's own version. nullopt unless `in`
+// is a CONNECT with protocol name "MQTT" and level 4 or 5.
+std::optional<Version> connect_version(std::span<const uint8_t> in);
 
 // Appends the wire encoding of `p` for `version` to `out`.
 void encode(const Packet& p, Version version, std::string& out);

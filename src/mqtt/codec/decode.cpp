@@ -402,6 +402,17 @@ Frame frame(std::span<const uint8_t> in, size_t max_packet_size) {
   return f;
 }
 
+std::optional<Version> connect_version(std::span<const uint8_t> in) {
+  const Frame f = frame(in, std::numeric_limits<size_t>::max());
+  if (f.state != Frame::State::kComplete || in[0] != 0x10) return std::nullopt;
+  Reader r(in.data() + f.header_len, in.data() + f.total());
+  std::string_view name;
+  uint8_t level;
+  if (!r.bin(name) || name != "MQTT" || !r.u8(level) || (level != 4 && level != 5))
+    return std::nullopt;
+  return static_cast<Version>(level);
+}
+
 bool decode(std::span<const uint8_t> in, Version version, Packet& out, DecodeError& err) {
   const Frame f = frame(in, std::numeric_limits<size_t>::max());
   if (f.state != Frame::State::kComplete || f.total() != in.size())

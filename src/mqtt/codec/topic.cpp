@@ -14,24 +14,25 @@
 namespace urbis::mqtt {
 
 bool valid_topic_name(std::string_view topic) {
-  if (topic.empty()) return false;
-  return topic.find_first_of("+#") == std::string_view::npos;
+  // Two memchr calls: std::string_view::find_first_of tests one character at a
+  // time, which showed up as the top cost of decoding a PUBLISH.
+  return !topic.empty() && !std::memchr(topic.data(), '+', topic.size()) &&
+         !std::memchr(topic.data(), '#', topic.size());
 }
 
 bool valid_topic_filter(std::string_view filter) {
   if (filter.empty()) return false;
-  size_t start = 0;
-  for (;;) {
-    size_t end = filter.find('/', start);
-    bool last = end == std::string_view::npos;
-    std::string_view level = filter.substr(start, last ? std::string_view::npos : end - start);
-    if (level.find_first_of("+#") != std::string_view::npos) {
-      if (level.size() != 1) return false;  // "a+" or "#b": a wildcard must be the whole level
-      if (level[0] == '#' && !last) return false;  // '#' only as the last level
-    }
-    if (last) return true;
-    start = end + 1;
+  const size_t n = filter.size();
+  for (size_t i = 0; i < n; ++i) {
+    const char c = filter[i];
+    if (c != '+' && c != '#') continue;
+    // A wildcard fills its level alone: preceded by '/' or the start, and
+    // followed by '/' or the end; '#' must also be the last character.
+    if (i > 0 && filter[i - 1] != '/') return false;
+    if (c == '#') return i + 1 == n;
+    if (i + 1 < n && filter[i + 1] != '/') return false;
   }
+  return true;
 }
 
 bool valid_utf8(std::string_view s) {

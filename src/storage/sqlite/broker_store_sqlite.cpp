@@ -339,4 +339,18 @@ Status SqliteBrokerStore::flush() { return writer_->flush(); }
 
 Status SqliteBrokerStore::health() const { return writer_->health(); }
 
+void SqliteBrokerStore::when_durable(std::function<void(const Status&)> done) {
+  // An empty work item: the writer runs items in order and reports after the
+  // commit of its batch, so every earlier change is committed by then. A
+  // failed earlier batch leaves the writer unhealthy, which is reported too.
+  writer_->submit([](Database&) { return Status::Ok(); },
+                  [this, done = std::move(done)](const Status& st) {
+                    if (!st.ok()) {
+                      done(st);
+                      return;
+                    }
+                    done(writer_->health());
+                  });
+}
+
 }  // namespace urbis::storage::sqlite

@@ -60,6 +60,7 @@ class SqliteBrokerStore final : public urbis::mqtt::BrokerStore {
   void erase_queued(const std::string& client_id, uint64_t seq) override;
 
   Status flush() override;
+  void when_durable(std::function<void(const Status&)> done) override;
   Status health() const override;
 
   // The writer, for statistics (batches, failures).
