@@ -62,6 +62,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     DecodeError err;
     (void)decode(in, v, p, err);
   }
+  if (auto v = connect_version(in)) {
+    Packet p;
+    DecodeError e;
+    if (decode(in, Version::v5, p, e) && std::get<Connect>(p).version != *v)
+      die("connect_version disagrees with decode");
+  }
   Properties props;
   DecodeError err;
   if (decode_properties(in, props, err)) {

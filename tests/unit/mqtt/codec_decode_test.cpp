@@ -388,6 +388,20 @@ TEST(CodecDecode, MalformedPacketsGiveTheirReasonCode) {
   }
 }
 
+TEST(CodecDecode, ConnectVersionOfABrokenConnect) {
+  // The broker answers a CONNECT that fails to decode in the client's version.
+  auto bad311 = connect("MQTT", 4, 0x00, str(""));  // rejected: client id
+  auto bad5 = connect("MQTT", 5, 0x02, str("a"), props(b({0x21, 0, 0})));  // receive maximum 0
+  EXPECT_FALSE(decoded(bad311, Version::v5).ok);
+  EXPECT_EQ(connect_version(as_bytes(bad311)), Version::v311);
+  EXPECT_EQ(connect_version(as_bytes(bad5)), Version::v5);
+  EXPECT_EQ(connect_version(as_bytes(connect("MQIsdp", 3, 0x02, str("a")))), std::nullopt);
+  EXPECT_EQ(connect_version(as_bytes(connect("MQTT", 6, 0x02, str("a")))), std::nullopt);
+  EXPECT_EQ(connect_version(as_bytes(b({0x10, 0x03, 0x00, 0x04, 'M'}))), std::nullopt);
+  EXPECT_EQ(connect_version(as_bytes(b({0xC0, 0x00}))), std::nullopt);
+  EXPECT_EQ(connect_version({}), std::nullopt);
+}
+
 TEST(CodecDecode, EveryTruncationOfAValidPacketIsRefused) {
   // Cutting a valid packet anywhere (and fixing up its length) never decodes
   // to something that reads past the end; the fuzz target checks more.
