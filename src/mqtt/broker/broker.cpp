@@ -347,8 +347,10 @@ Broker::Attach Broker::attach_session(const std::shared_ptr<Connection>& conn, c
     if (it != sessions_.end()) {
       SessionPtr s = it->second;
       std::shared_ptr<Connection> old;
+      bool old_persistent;
       {
         std::lock_guard lock(s->mu);
+        old_persistent = s->persistent;
         old = std::move(s->conn);
         s->conn.reset();
         s->set_online(false);
@@ -363,7 +365,10 @@ Broker::Attach Broker::attach_session(const std::shared_ptr<Connection>& conn, c
         ULOG_INFO("mqtt: client '{}' taken over by a new connection", client_id);
         asio::post(old->transport().executor(), [old] { old->taken_over(); });
       }
-      if (clean_start) {
+      // A session with expiry 0 ends with its network connection, which we are
+      // closing; resuming it would also race with a DISCONNECT the old
+      // connection may not have processed yet on its own thread.
+      if (clean_start || !old_persistent) {
         sessions_.erase(it);
         old_session = s;
       } else {
