@@ -52,18 +52,14 @@
 
 #include "config/options.hpp"
 #include "mqtt/broker/auth.hpp"
+#include "mqtt/codec/topic_match.hpp"
 
 namespace urbis::security {
 
-// True when the topic filter `filter` matches the topic name `topic`.
-// REQUIRES: `filter` is a valid filter and `topic` a valid topic name (no
-// wildcards); the broker checks both before asking. Implements MQTT-4.7.2-1.
-bool topic_matches(std::string_view filter, std::string_view topic);
-
-// True when every topic name matched by `filter` is also matched by `pattern`
-// (both are topic filters). Examples: "city/#" covers "city/+/temp" and
-// "city"; "city/+/temp" does not cover "city/#"; "#" does not cover "$SYS/#".
-bool filter_covers(std::string_view pattern, std::string_view filter);
+// Topic matching lives with the MQTT code (mqtt/codec/topic_match.hpp); the
+// names are kept here for the ACL code and its tests.
+using mqtt::filter_covers;
+using mqtt::topic_matches;
 
 // True when `filter` is a syntactically valid MQTT topic filter: non-empty,
 // '#' only as the whole last level, '+' only as a whole level, no NUL.

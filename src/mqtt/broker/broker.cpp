@@ -6,6 +6,7 @@
 
 #include "common/log.hpp"
 #include "mqtt/broker/connection.hpp"
+#include "mqtt/codec/topic_match.hpp"
 
 namespace urbis::mqtt {
 
@@ -18,30 +19,6 @@ bool is_sys(std::string_view topic) { return topic.substr(0, 5) == "$SYS/"; }
 
 bool has_wildcard(std::string_view f) { return f.find_first_of("+#") != std::string_view::npos; }
 
-// Topic filter matching for retained messages (the tree does the same walk for
-// routing; see topic_tree.hpp for the rules).
-bool filter_matches(std::string_view filter, std::string_view topic) {
-  if (!topic.empty() && topic[0] == '$' && !filter.empty() && (filter[0] == '+' || filter[0] == '#')) return false;
-  size_t f = 0, t = 0;
-  for (;;) {
-    size_t fe = filter.find('/', f);
-    std::string_view fl = filter.substr(f, fe == std::string_view::npos ? std::string_view::npos : fe - f);
-    if (fl == "#") return true;
-    size_t te = topic.find('/', t);
-    if (t > topic.size()) return false;
-    std::string_view tl = topic.substr(t, te == std::string_view::npos ? std::string_view::npos : te - t);
-    if (fl != "+" && fl != tl) return false;
-    bool fend = fe == std::string_view::npos, tend = te == std::string_view::npos;
-    if (fend && tend) return true;
-    if (tend) {
-      // Topic ended: only a trailing "/#" still matches ("a/#" matches "a").
-      return filter.substr(fe + 1) == "#";
-    }
-    if (fend) return false;
-    f = fe + 1;
-    t = te + 1;
-  }
-}
 }  // namespace
 
 thread_local uint64_t Broker::tls_store_writes_ = 0;
@@ -627,7 +604,7 @@ void Broker::send_retained(const SessionPtr& s, std::string_view filter, const S
       if (it != retained_.end()) found.push_back(it->second);
     } else {
       for (auto& [topic, m] : retained_) {
-        if (filter_matches(filter, topic)) found.push_back(m);
+        if (topic_matches(filter, topic)) found.push_back(m);
       }
     }
   }
