@@ -55,6 +55,10 @@ bool decode(std::span<const uint8_t> in, Version version, Packet& out, DecodeErr
 std::optional<Version> connect_version(std::span<const uint8_t> in);
 
 // Appends the wire encoding of `p` for `version` to `out`.
+// REQUIRES: every string and binary field fits in 65535 bytes, the packet's
+// remaining length in 268435455, and fields hold values the wire can carry
+// (Ack.type one of the four acks, QoS <= 2); packets from decode() always do.
+// CONNECT is encoded for its own Connect.version; `version` is ignored for it.
 void encode(const Packet& p, Version version, std::string& out);
 
 // Size in bytes encode() would append, for max-packet-size checks before sending.

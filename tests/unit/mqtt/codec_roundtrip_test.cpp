@@ -404,6 +404,29 @@ TEST(CodecRoundTrip, SubackFailuresMapTo0x80For311) {
             testing::bytes({0x90, 0x08, 0x00, 0x01, 0x00, 0x01, 0x02, 0x80, 0x80, 0x80}));
 }
 
+TEST(CodecRoundTrip, PropertiesInAnyOrderAreReencodedInIdOrder) {
+  // user property, topic alias, user property, subscription ids 2 then 1
+  const std::string wire = testing::bytes({0x30, 0x18, 0x00, 0x01, 't', 0x14,
+                                           0x26, 0x00, 0x01, 'a', 0x00, 0x01, '1',
+                                           0x23, 0x00, 0x05,
+                                           0x26, 0x00, 0x01, 'b', 0x00, 0x00,
+                                           0x0B, 0x02, 0x0B, 0x01});
+  auto d = testing::decoded(wire, Version::v5);
+  ASSERT_TRUE(d.ok) << d.err.message;
+  const Publish& p = std::get<Publish>(d.packet);
+  EXPECT_EQ(p.props.topic_alias, 5);
+  EXPECT_EQ(p.props.subscription_identifiers, (std::vector<uint32_t>{2, 1}));
+  ASSERT_EQ(p.props.user_properties.size(), 2u);
+  EXPECT_EQ(p.props.user_properties[0], (std::pair<std::string, std::string>{"a", "1"}));
+  EXPECT_EQ(p.props.user_properties[1], (std::pair<std::string, std::string>{"b", ""}));
+  EXPECT_TRUE(p.payload.empty());
+  // Canonical order: 0x0B (both, in order), 0x23, then 0x26 (both, in order).
+  EXPECT_EQ(hex(testing::encoded(p, Version::v5)),
+            hex(testing::bytes({0x30, 0x18, 0x00, 0x01, 't', 0x14, 0x0B, 0x02, 0x0B, 0x01,
+                                0x23, 0x00, 0x05, 0x26, 0x00, 0x01, 'a', 0x00, 0x01, '1',
+                                0x26, 0x00, 0x01, 'b', 0x00, 0x00})));
+}
+
 TEST(CodecRoundTrip, StandalonePropertyBlock) {
   Properties p = user_props();
   p.payload_format_indicator = 1;
