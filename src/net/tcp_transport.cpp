@@ -17,7 +17,18 @@ uint8_t* scratch() {
 }
 }  // namespace
 
-TcpTransport::TcpTransport(asio::ip::tcp::socket socket) : socket_(std::move(socket)) {
+TcpTransport::Socket TcpTransport::rebind(asio::ip::tcp::socket s) {
+  auto& ctx = static_cast<asio::io_context&>(asio::query(s.get_executor(), asio::execution::context));
+  boost::system::error_code ec;
+  auto protocol = s.local_endpoint(ec).protocol();
+  if (ec) protocol = asio::ip::tcp::v4();
+  auto fd = s.release(ec);
+  Socket out(ctx.get_executor());
+  if (!ec) out.assign(protocol, fd, ec);
+  return out;
+}
+
+TcpTransport::TcpTransport(asio::ip::tcp::socket socket) : socket_(rebind(std::move(socket))) {
   boost::system::error_code ec;
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
   socket_.non_blocking(true, ec);
@@ -56,7 +67,7 @@ void TcpTransport::try_read(ReadHandler handler) {
     handler(ec, {});
     return;
   }
-  socket_.async_wait(asio::ip::tcp::socket::wait_read,
+  socket_.async_wait(Socket::wait_read,
                      [this, handler = std::move(handler)](const boost::system::error_code& wec) mutable {
                        if (wec) {
                          handler(wec, {});
@@ -80,7 +91,7 @@ void TcpTransport::async_write(std::string data, WriteHandler handler) {
 void TcpTransport::close() {
   boost::system::error_code ec;
   if (socket_.is_open()) {
-    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    socket_.shutdown(Socket::shutdown_both, ec);
     socket_.close(ec);
   }
 }
