@@ -85,6 +85,11 @@ size_t Connection::process(std::span<const uint8_t> data) {
     }
     DecodeError err;
     if (!decode(rest.first(f.total()), version_, packet, err)) {
+      if (state_ == State::kWaitConnect) {
+        // Answer a broken CONNECT in the version it asked for (a 3.1.1
+        // client cannot parse a v5 CONNACK, and the reverse).
+        if (auto v = connect_version(rest.first(f.total()))) version_ = *v;
+      }
       fail(err.reason, err.message);
       break;
     }

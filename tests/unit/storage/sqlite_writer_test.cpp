@@ -151,8 +151,8 @@ TEST_F(SqliteWriterTest, BatchesAreCappedAtMaxBatch) {
   WriterOptions o;
   o.max_batch = 10;
   o.max_batch_delay = std::chrono::microseconds(0);
+  Gate gate;  // outlives the writer, whose thread runs the gate's item
   auto w = make_writer(o);
-  Gate gate;
   gate.submit_to(*w);
   for (int i = 0; i < 100; ++i) w->submit(insert(i));
   gate.release();
@@ -163,8 +163,8 @@ TEST_F(SqliteWriterTest, BatchesAreCappedAtMaxBatch) {
 }
 
 TEST_F(SqliteWriterTest, FailingItemFailsAloneAndHealthRecovers) {
+  Gate gate;  // outlives the writer, whose thread runs the gate's item
   auto w = make_writer();
-  Gate gate;
   gate.submit_to(*w);
   std::vector<Status> seen(3);
   w->submit(insert(1), [&](const Status& s) { seen[0] = s; });
@@ -244,8 +244,8 @@ TEST_F(SqliteWriterTest, FullDiskFailsTheBatchAndRecoversWhenSpaceReturns) {
 TEST_F(SqliteWriterTest, FullQueueRefusesTrySubmitAndBlocksSubmit) {
   WriterOptions o;
   o.queue_capacity = 2;
+  Gate gate;  // outlives the writer, whose thread runs the gate's item
   auto w = make_writer(o);
-  Gate gate;
   gate.submit_to(*w);
   EXPECT_TRUE(w->try_submit(insert(1)));
   EXPECT_TRUE(w->try_submit(insert(2)));
@@ -266,8 +266,8 @@ TEST_F(SqliteWriterTest, FullQueueRefusesTrySubmitAndBlocksSubmit) {
 
 TEST_F(SqliteWriterTest, DestructorCommitsEverythingQueued) {
   {
+    Gate gate;  // outlives the writer, whose thread runs the gate's item
     auto w = make_writer();
-    Gate gate;
     gate.submit_to(*w);
     for (int i = 0; i < 200; ++i) w->submit(insert(i));
     gate.release();
