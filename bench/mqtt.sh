@@ -17,7 +17,8 @@
 #   --out FILE     also keep the raw results (one JSON object per line)
 # Environment: URBIS (broker binary, default build/urbis), BENCH (load generator
 # binary, default $URBIS), MOSQUITTO (default /usr/sbin/mosquitto), THREADS
-# (load generator threads, default 2).
+# (load generator threads, default 2), URBIS_THREADS (broker I/O threads,
+# default 0 = one per core; set 1 to measure what the second core adds).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -114,7 +115,7 @@ start_urbis() {  # port
   http="$(free_port)"
   mkdir -p "$data"
   "$URBIS" serve --data "$data" --mqtt "127.0.0.1:$1" --http "127.0.0.1:$http" --allow-anonymous \
-    > "$work/urbis.log" 2>&1 &
+    --threads "${URBIS_THREADS:-0}" > "$work/urbis.log" 2>&1 &
   server_pid=$!
 }
 
