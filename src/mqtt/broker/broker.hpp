@@ -33,6 +33,7 @@
 #include "config/options.hpp"
 #include "mqtt/broker/auth.hpp"
 #include "mqtt/broker/broker_store.hpp"
+#include "mqtt/broker/ingest.hpp"
 #include "mqtt/broker/message.hpp"
 #include "mqtt/broker/session.hpp"
 #include "mqtt/broker/stats.hpp"
@@ -61,6 +62,10 @@ class Broker {
 
   // Takes a new client connection (from any listener). Runs on the transport's thread.
   void accept(std::unique_ptr<net::Transport> transport);
+
+  // Sets the sink for measurement topics (see ingest.hpp). Call before start();
+  // `sink` must outlive the broker. Null: no topic is ingested.
+  void set_ingest(IngestSink* sink) { ingest_ = sink; }
 
   // Applies the options that can change at run time (SIGHUP): limits, users, ACL.
   void update_options(const MqttOptions& opts);
@@ -139,6 +144,7 @@ class Broker {
   mutable std::mutex opts_mu_;
   Authorizer& auth_;
   BrokerStore* store_;
+  IngestSink* ingest_ = nullptr;
   net::IoPool& pool_;
   const Clock& clock_;
   Stats stats_;

@@ -127,40 +127,46 @@ void Connection::dispatch(Packet& p) {
 
 void Connection::send(const Packet& p) { encode(p, version_, outbuf_); }
 
-void Connection::send_ack(Ack a, bool durable) {
-  if (!durable && (!pending_acks_ || pending_acks_->empty())) {
+uint64_t Connection::send_ack(Ack a, int waits) {
+  if (waits == 0 && (!pending_acks_ || pending_acks_->empty())) {
     send(a);
-    return;
+    return 0;
   }
   if (!pending_acks_) pending_acks_ = std::make_unique<std::deque<PendingAck>>();
   uint64_t id = ++ack_counter_;
-  pending_acks_->push_back({std::move(a), !durable, id});
-  if (!durable) return;
-  broker_.store_->when_durable([self = shared_from_this(), id](const Status& st) {
-    boost::asio::post(self->transport_->executor(), [self, id, st] { self->ack_durable(id, st); });
-  });
+  pending_acks_->push_back({std::move(a), waits, id});
+  return id;
 }
 
-void Connection::ack_durable(uint64_t id, const Status& st) {
+std::function<void(const Status&)> Connection::ack_completion(uint64_t id) {
+  return [self = shared_from_this(), id](const Status& st) {
+    boost::asio::post(self->transport_->executor(), [self, id, st] { self->ack_done(id, st); });
+  };
+}
+
+void Connection::ack_done(uint64_t id, const Status& st) {
   if (state_ != State::kConnected || !pending_acks_) return;
   for (auto& p : *pending_acks_) {
     if (p.id != id) continue;
     if (!st.ok()) {
-      ULOG_ERROR("mqtt {}: message from '{}' not stored: {}", transport_->remote_endpoint(), identity_.client_id,
-                 st.message());
-      if (version_ == Version::v311) {
+      ULOG_WARN("mqtt {}: message from '{}' not stored: {}", transport_->remote_endpoint(), identity_.client_id,
+                st.message());
+      bool bad_payload = st.code() == Code::kInvalidArgument;
+      if (version_ == Version::v311 && !bad_payload) {
         // 3.1.1 cannot say "failed": close without acknowledging, so the
         // client sends the message again when it reconnects.
         close_now();
         return;
       }
-      p.ack.reason = rc::kUnspecifiedError;
-      p.ack.props.reason_string = "storage unavailable";
+      if (version_ == Version::v5 && p.ack.reason < 0x80) {
+        p.ack.reason = bad_payload ? rc::kPayloadFormatInvalid : rc::kUnspecifiedError;
+        if (request_problem_info_) p.ack.props.reason_string = st.message();
+      }
     }
-    p.ready = true;
+    if (p.waits > 0) --p.waits;
     break;
   }
-  while (!pending_acks_->empty() && pending_acks_->front().ready) {
+  while (!pending_acks_->empty() && pending_acks_->front().waits == 0) {
     send(pending_acks_->front().ack);
     pending_acks_->pop_front();
   }

@@ -92,11 +92,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void send(const Packet& p);
   // PUBACK / PUBREC for a received PUBLISH. Acknowledgements leave in the order
-  // the PUBLISH packets arrived (MQTT-4.6.0-2); with `durable` the ack waits
-  // until the store committed what routing the message changed, and every
-  // later ack waits behind it.
-  void send_ack(Ack a, bool durable);
-  void ack_durable(uint64_t id, const Status& st);
+  // the PUBLISH packets arrived (MQTT-4.6.0-2). An ack may wait for
+  // `waits` completions (the broker state commit, the ingest commit), reported
+  // through the returned id with ack_done(); every later ack waits behind it.
+  uint64_t send_ack(Ack a, int waits);
+  void ack_done(uint64_t id, const Status& st);
+  // A completion callback for ack `id` that may run on any thread.
+  std::function<void(const Status&)> ack_completion(uint64_t id);
   // Encodes one PUBLISH; false if it exceeds the client's maximum packet size.
   bool send_publish(const Pending& p, uint16_t packet_id, bool dup);
   void start_write();
@@ -141,7 +143,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Acks waiting for the store, in arrival order; allocated on first use.
   struct PendingAck {
     Ack ack;
-    bool ready = false;
+    int waits = 0;  // completions still outstanding; 0 = ready to send
     uint64_t id = 0;
   };
   std::unique_ptr<std::deque<PendingAck>> pending_acks_;

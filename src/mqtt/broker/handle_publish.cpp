@@ -2,6 +2,7 @@
 #include "common/log.hpp"
 #include "mqtt/broker/broker.hpp"
 #include "mqtt/broker/connection.hpp"
+#include "mqtt/broker/ingest.hpp"
 
 namespace urbis::mqtt {
 
@@ -40,8 +41,8 @@ void Connection::handle_publish(Publish& p) {
     }
     if (p.props.payload_format_indicator.value_or(0) == 1 && !valid_utf8(p.payload)) {
       // MQTT-3.3.2-4 allows the server to check; a city would rather know.
-      if (p.qos == 1) send_ack(Ack{PacketType::Puback, p.packet_id, rc::kPayloadFormatInvalid, {}}, false);
-      if (p.qos == 2) send_ack(Ack{PacketType::Pubrec, p.packet_id, rc::kPayloadFormatInvalid, {}}, false);
+      if (p.qos == 1) send_ack(Ack{PacketType::Puback, p.packet_id, rc::kPayloadFormatInvalid, {}}, 0);
+      if (p.qos == 2) send_ack(Ack{PacketType::Pubrec, p.packet_id, rc::kPayloadFormatInvalid, {}}, 0);
       return;
     }
   } else if (p.topic.empty()) {
@@ -58,7 +59,7 @@ void Connection::handle_publish(Publish& p) {
     }
     if (duplicate) {
       // A retransmission of a message we already took: acknowledge, do not route again.
-      send_ack(Ack{PacketType::Pubrec, p.packet_id, rc::kSuccess, {}}, false);
+      send_ack(Ack{PacketType::Pubrec, p.packet_id, rc::kSuccess, {}}, 0);
       return;
     }
     if (full) {
@@ -86,13 +87,13 @@ void Connection::handle_publish(Publish& p) {
     ULOG_DEBUG("mqtt {}: '{}' may not publish to '{}'", transport_->remote_endpoint(), identity_.client_id, p.topic);
     // 3.1.1 has no way to say no: the message is dropped and acknowledged.
     uint8_t reason = version_ == Version::v5 ? rc::kNotAuthorized : rc::kSuccess;
-    if (p.qos == 1) send_ack(Ack{PacketType::Puback, p.packet_id, reason, {}}, false);
+    if (p.qos == 1) send_ack(Ack{PacketType::Puback, p.packet_id, reason, {}}, 0);
     if (p.qos == 2) {
       if (reason == rc::kSuccess) {
         std::lock_guard lock(session_->mu);
         session_->qos2_incoming.insert(p.packet_id);
       }
-      send_ack(Ack{PacketType::Pubrec, p.packet_id, reason, {}}, false);
+      send_ack(Ack{PacketType::Pubrec, p.packet_id, reason, {}}, 0);
     }
     return;
   }
@@ -126,17 +127,22 @@ void Connection::handle_publish(Publish& p) {
   size_t n = broker_.route(msg, &congested);
   // Whatever routing wrote (a queued copy for a persistent session, a retained
   // message) must be on disk before the publisher hears "acknowledged".
-  bool durable = broker_.store_ && Broker::store_writes() != writes_before;
+  bool state_written = broker_.store_ && Broker::store_writes() != writes_before;
+  bool ingest = broker_.ingest_ && broker_.ingest_->wants(msg->topic);
 
-  uint8_t reason = (version_ == Version::v5 && n == 0) ? rc::kNoMatchingSubscribers : rc::kSuccess;
-  if (qos == 1) {
-    send_ack(Ack{PacketType::Puback, packet_id, reason, {}}, durable);
-  } else if (qos == 2) {
-    {
-      std::lock_guard lock(session_->mu);
-      session_->qos2_incoming.insert(packet_id);
-    }
-    send_ack(Ack{PacketType::Pubrec, packet_id, reason, {}}, durable);
+  uint8_t reason = (version_ == Version::v5 && n == 0 && !ingest) ? rc::kNoMatchingSubscribers : rc::kSuccess;
+  uint64_t ack_id = 0;
+  if (qos == 2) {
+    std::lock_guard lock(session_->mu);
+    session_->qos2_incoming.insert(packet_id);
+  }
+  if (qos > 0) {
+    ack_id = send_ack(Ack{qos == 1 ? PacketType::Puback : PacketType::Pubrec, packet_id, reason, {}},
+                      int(state_written) + int(ingest));
+  }
+  if (state_written && ack_id) broker_.store_->when_durable(ack_completion(ack_id));
+  if (ingest) {
+    broker_.ingest_->ingest(identity_, msg, ack_id ? ack_completion(ack_id) : IngestSink::Done([](const Status&) {}));
   }
   if (congested) wait_for_drain(std::move(congested));
 }
