@@ -435,10 +435,20 @@ void Broker::detach_session(const SessionPtr& s, const Connection* conn, std::un
     return;
   }
 
+  if (stopping_.load()) {
+    {
+      std::lock_guard lock(s->mu);
+      s->disconnected_unix_ms = clock_.unix_ms();
+      persist_session(*s);
+    }
+    // Shutting down: timers will not run, so a will is published now (and,
+    // routed to persistent sessions, stored before the final flush).
+    if (will && send_will) publish_will(*will, s->client_id(), version);
+    return;
+  }
   std::lock_guard lock(s->mu);
   s->disconnected_unix_ms = clock_.unix_ms();
   persist_session(*s);
-  if (stopping_.load()) return;
   auto& ctx = pool_.context(std::max(0, net::IoPool::thread_index()));
   if (will && send_will) {
     // MQTT 5 will delay: publish after min(delay, session expiry) unless the
