@@ -137,6 +137,17 @@ const KeySpec kKeys[] = {
      .doc = "read: subscribe and receive; write: publish."},
 
     // ------------------------------------------------------------ [http]
+    {.key = "ingest.enabled",
+     .target = +[](Options& o) -> auto& { return o.ingest.enabled; },
+     .doc = "Store JSON measurements published to ingest.topic_prefix."},
+    {.key = "ingest.topic_prefix",
+     .target = +[](Options& o) -> auto& { return o.ingest.topic_prefix; },
+     .non_empty = true,
+     .doc = "Measurement topics: <prefix>/<tenant>/<entity type>/<entity id>."},
+    {.key = "storage.synchronous",
+     .target = +[](Options& o) -> auto& { return o.storage.synchronous; },
+     .choices = "normal|full",
+     .doc = "SQLite synchronous mode: normal survives kill -9, full also power loss."},
     {.key = "http.enabled",
      .target = +[](Options& o) -> auto& { return o.http.listener.enabled; },
      .doc = "Serve the HTTP API, dashboard and MQTT over WebSocket."},

@@ -72,12 +72,29 @@ struct HttpOptions {
   uint32_t idle_timeout_s = 60;
 };
 
+// Measurements arriving over MQTT (see ingest/json_ingest.hpp).
+struct IngestOptions {
+  bool enabled = true;
+  // Topics <topic_prefix>/<tenant>/<entity type>/<entity id> carry JSON
+  // measurements; QoS 1/2 publishes to them are acknowledged after commit.
+  std::string topic_prefix = "urbis/ingest";
+};
+
+// The embedded store (SQLite files in data_dir).
+struct StorageOptions {
+  // "normal": durable against a process crash (kill -9), may lose the last
+  // commits on power loss; "full": also survives power loss, slower.
+  std::string synchronous = "normal";
+};
+
 struct Options {
   std::string data_dir = "./data";
   std::string log_level = "info";
   uint32_t threads = 0;  // I/O threads; 0 = one per core
   MqttOptions mqtt;
   HttpOptions http;
+  IngestOptions ingest;
+  StorageOptions storage;
 };
 
 }  // namespace urbis
