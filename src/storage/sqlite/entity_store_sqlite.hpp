@@ -1,0 +1,131 @@
+// SqliteEntityStore: the embedded EntityStore. Entity state is served from
+// memory (model::EntityIndex) and written durably to SQLite first.
+//
+// Design note
+// -----------
+// Every write becomes one work item on a SqliteWriter (group commit, see
+// writer.hpp). The work item computes the new entity on the writer thread,
+// so writes apply in submission order without a lost update, and writes the
+// entity's whole JSON document (one row per entity). Only after the commit,
+// in the completion callback, is the new state put into the in-memory index,
+// the caller's `done` called, and the ChangeEvent published.
+//
+// Where a work item reads the current entity from: the in-memory index holds
+// committed state only. When no other write to the same (tenant, id) is in
+// flight (the common case), committed state is the latest state and the work
+// item reads memory. When another write to it is queued or uncommitted in the
+// same batch, the work item reads the row back from SQLite inside the open
+// transaction, which sees exactly the earlier items that did not fail (the
+// writer may roll back and rerun a batch; SQLite's view stays right). A work
+// item therefore never depends on state other than the database's.
+//
+// Logical failures (NotFound, AlreadyExists) are not storage failures: the
+// work item writes nothing and succeeds, and the completion reports the
+// failure; the writer stays healthy.
+//
+// Tables and document format: docs/formats/entity-store.md. kMigrations in
+// the .cpp is the single source of the schema.
+//
+// Thread-safety: all methods are thread-safe.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include "common/clock.hpp"
+#include "model/change_events.hpp"
+#include "model/entity_index.hpp"
+#include "model/entity_store.hpp"
+#include "storage/sqlite/db.hpp"
+#include "storage/sqlite/writer.hpp"
+
+namespace urbis::storage::sqlite {
+
+struct EntityStoreOptions {
+  // Durability of each group commit: NORMAL survives kill -9, FULL also
+  // survives power loss (one fsync per commit). See db.hpp.
+  Synchronous synchronous = Synchronous::kNormal;
+  // Queue and batch limits of the writer thread.
+  WriterOptions writer;
+  // Source of createdAt/modifiedAt and event times; null = the system clock.
+  // Must outlive the store.
+  const Clock* clock = nullptr;
+  // FOR TESTS: runs on the write connection inside every write's transaction
+  // before its statements; a non-ok status fails that write as an I/O error
+  // would (rolled back, `done` told, nothing published). A test may also run
+  // SQL here, e.g. PRAGMA max_page_count to simulate a full disk.
+  std::function<Status(Database&)> fault_hook;
+};
+
+class SqliteEntityStore final : public model::EntityStore {
+ public:
+  // The file name inside the data directory.
+  static constexpr const char* kFileName = "state.db";
+  // The newest schema version this build writes.
+  static int schema_version();
+
+  // Opens or creates the database at `path` (normally <data_dir>/state.db),
+  // migrates it, loads every entity into memory and starts the writer.
+  // ":memory:" gives a store that keeps nothing after it is destroyed (tests).
+  // Fails when the file cannot be opened, was written by a newer Urbis, or
+  // holds a document that does not parse (kCorruption naming tenant and id).
+  // `bus` must outlive the store.
+  static Result<std::unique_ptr<SqliteEntityStore>> open(const std::string& path, model::ChangeBus& bus,
+                                                          EntityStoreOptions options = {});
+
+  // Commits every queued write (their callbacks run), then closes the file.
+  ~SqliteEntityStore() override;
+
+  void create(const std::string& tenant, model::Entity entity, model::WriteDone done) override;
+  void replace(const std::string& tenant, model::Entity entity, model::WriteDone done) override;
+  void merge(const std::string& tenant, model::Entity patch, model::WriteDone done) override;
+  void append(const std::string& tenant, const std::string& entity_id, model::Entity attrs, model::AppendMode mode,
+              model::WriteDone done) override;
+  void upsert(const std::string& tenant, model::Entity entity, bool merge_existing, model::WriteDone done) override;
+  void delete_attribute(const std::string& tenant, const std::string& entity_id, const std::string& name,
+                        const std::string& dataset_id, bool all_instances, model::WriteDone done) override;
+  void delete_entity(const std::string& tenant, const std::string& entity_id, model::WriteDone done) override;
+  Status flush() override;
+  Status health() const override;
+
+  std::shared_ptr<const model::Entity> get(const std::string& tenant, const std::string& entity_id) const override;
+  Result<model::QueryResult> query(const std::string& tenant, const model::EntityQuery& q) const override;
+  std::vector<model::TypeInfo> types(const std::string& tenant) const override;
+  std::vector<std::pair<std::string, size_t>> attributes(const std::string& tenant) const override;
+  std::vector<std::string> tenants() const override;
+  size_t size(const std::string& tenant) const override;
+
+  // The writer, for statistics (batches, failures).
+  const SqliteWriter& writer() const { return *writer_; }
+
+ private:
+  struct Op;
+  SqliteEntityStore(model::ChangeBus& bus, EntityStoreOptions options);
+
+  Status load(const std::string& path);
+  void submit(std::shared_ptr<Op> op);
+  // The work item (writer thread, inside the transaction; may run twice).
+  Status execute(Database& db, Op& op);
+  // The completion (writer thread, after the commit or failure).
+  void complete(Op& op, const Status& status);
+  // The latest state of op's entity as seen from inside the transaction.
+  Result<std::shared_ptr<const model::Entity>> current(Database& db, const Op& op);
+
+  model::ChangeBus& bus_;
+  EntityStoreOptions options_;
+  SystemClock system_clock_;
+  const Clock& clock_;
+  model::EntityIndex index_;
+
+  std::mutex inflight_mu_;
+  // (tenant, id) -> writes submitted and not yet completed. Guarded by inflight_mu_.
+  std::map<std::pair<std::string, std::string>, int> inflight_;
+
+  std::unique_ptr<SqliteWriter> writer_;  // last: destroyed (drained) first
+};
+
+}  // namespace urbis::storage::sqlite
