@@ -7,11 +7,13 @@
 // are synchronous and may run on any thread concurrently with writes.
 //
 // Idempotency: a measurement carrying an idempotency key that the store has
-// already committed (within the raw retention window) is not stored again;
-// it still counts as success.
+// already committed for the same series (within the raw retention window) is
+// not stored again; it still counts as success. Keys are scoped to the series,
+// so one uplink may carry the same key for each of its attributes.
 //
 // Ordering: points of a series are returned ordered by observedAt whatever
-// order they arrived in (late data is accepted and placed).
+// order they arrived in (late data is accepted and placed). Points of one
+// value kind with equal observedAt keep their arrival order.
 //
 // Backends: storage/sqlite/time_series_sqlite.hpp (embedded default). The
 // interface test suite (tests/unit/tsdb/time_series_store_test.cpp) runs
@@ -125,6 +127,12 @@ class TimeSeriesStore {
   // status, reads keep working.
   virtual Status health() const = 0;
   virtual Result<StorageStats> stats() = 0;
+
+  // Deletes what is past its retention at `now_ms` (raw points and
+  // idempotency keys, then 1-minute and 1-hour rollups, per the backend's
+  // retention options). Backends also run it periodically by themselves;
+  // callable for tests and operators. Blocks until committed.
+  [[nodiscard]] virtual Status enforce_retention(int64_t now_ms) = 0;
 };
 
 }  // namespace urbis::tsdb
