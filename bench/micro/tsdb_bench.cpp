@@ -59,24 +59,27 @@ std::unique_ptr<SqliteTimeSeriesStore> open_store(const std::string& path, Synch
 
 // A noisy outdoor temperature with 0.01 °C resolution: daily cycle, slow
 // drift and sensor noise, as a real 15 s sensor reports it.
+// `noise` is the standard deviation of the reading noise in °C.
 class Thermometer {
  public:
-  explicit Thermometer(uint64_t seed) : rng_(seed) {}
+  explicit Thermometer(uint64_t seed, double noise = 0.05) : rng_(seed), noise_sd_(noise) {}
   double at(int64_t t_ms) {
     drift_ += noise_(rng_) * 0.02;
     const double day = std::sin(static_cast<double>(t_ms % (24 * kHour)) / (24.0 * kHour) * 2 * M_PI);
-    return std::round((12.0 + 6.0 * day + drift_ + noise_(rng_) * 0.05) * 100.0) / 100.0;
+    return std::round((12.0 + 6.0 * day + drift_ + noise_(rng_) * noise_sd_) * 100.0) / 100.0;
   }
 
  private:
   std::mt19937_64 rng_;
+  double noise_sd_;
   std::normal_distribution<double> noise_{0.0, 1.0};
   double drift_ = 0;
 };
 
 // Appends `points` of one series at `period_ms` in batches of 1000.
-bool fill_series(SqliteTimeSeriesStore& store, const SeriesKey& key, int64_t points, int64_t period_ms) {
-  Thermometer th(1);
+bool fill_series(SqliteTimeSeriesStore& store, const SeriesKey& key, int64_t points, int64_t period_ms,
+                 double noise = 0.05) {
+  Thermometer th(1, noise);
   for (int64_t i = 0; i < points;) {
     std::vector<Measurement> batch;
     for (int64_t end = std::min(points, i + 1000); i < end; ++i) {
@@ -142,17 +145,22 @@ BENCHMARK(BM_TsdbAppendCommitted)
     ->Args({0, 1000, 0})
     ->Args({1, 100, 1})
     ->Args({1, 1000, 1})
+    ->MinTime(3.0)  // several iterations: seals and checkpoints included
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
 // Bytes per point: one 15 s noisy temperature series over 30 days (172,800
-// points), everything committed; chunk BLOB bytes plus the open head.
+// points), everything committed. bytes_per_point: chunk BLOB bytes plus the
+// open head (StorageStats); file_bytes_per_point: the whole history.db
+// (+ WAL) after a checkpoint, i.e. with rollups, keys and page slack.
+// Arg: noise standard deviation in 1/100 °C (5 = a good sensor, 30 = a cheap one).
 void BM_TsdbBytesPerPoint(benchmark::State& state) {
+  const double noise = static_cast<double>(state.range(0)) / 100.0;
   for (auto _ : state) {
     BenchDir dir;
     auto store = dir.ok() ? open_store(dir.file(), Synchronous::kNormal) : nullptr;
     if (!store || !fill_series(*store, SeriesKey{"", "urn:ngsi-ld:WeatherObserved:1", "temperature", ""},
-                               30 * 24 * 240, 15'000)) {
+                               30 * 24 * 240, 15'000, noise)) {
       state.SkipWithError("cannot fill the store");
       return;
     }
@@ -163,9 +171,23 @@ void BM_TsdbBytesPerPoint(benchmark::State& state) {
     }
     state.counters["points"] = static_cast<double>(st->points);
     state.counters["bytes_per_point"] = st->bytes_per_point();
+    store.reset();  // closing checkpoints the WAL into the file
+    std::error_code ec;
+    auto size = [&](const std::string& f) {
+      auto n = std::filesystem::file_size(f, ec);
+      return ec ? 0.0 : static_cast<double>(n);
+    };
+    state.counters["file_bytes_per_point"] =
+        (size(dir.file()) + size(dir.file() + "-wal")) / static_cast<double>(st->points);
   }
 }
-BENCHMARK(BM_TsdbBytesPerPoint)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_TsdbBytesPerPoint)
+    ->ArgNames({"noise_centi_c"})
+    ->Arg(5)
+    ->Arg(30)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 // One store with a 1,000,000-point series (15 s period, ~174 days), built once.
 struct MillionPoints {
@@ -205,6 +227,29 @@ void BM_TsdbRange1M(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n));
 }
 BENCHMARK(BM_TsdbRange1M)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The latest N points of the same series (descending + limit): what a
+// dashboard asks for every sensor; reads only the newest chunk(s) and the head.
+void BM_TsdbLastN(benchmark::State& state) {
+  MillionPoints& m = million();
+  if (!m.store) {
+    state.SkipWithError("cannot build the data set");
+    return;
+  }
+  RangeQuery q;
+  q.key = m.key;
+  q.descending = true;
+  q.limit = static_cast<size_t>(state.range(0));
+  for (auto _ : state) {
+    Result<std::vector<urbis::tsdb::Point>> r = m.store->range(q);
+    if (!r.ok() || r->size() != q.limit) {
+      state.SkipWithError("range failed");
+      return;
+    }
+    benchmark::DoNotOptimize(r->data());
+  }
+}
+BENCHMARK(BM_TsdbLastN)->ArgNames({"n"})->Arg(1)->Arg(100)->Arg(10000)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 // Hourly aggregate over one year of a 1-minute series (525,600 points):
 // from the 1-hour rollups (bounds on hours), and from raw points (bounds off

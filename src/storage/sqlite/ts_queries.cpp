@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <functional>
 #include <optional>
 
 #include "storage/sqlite/time_series_sqlite.hpp"
@@ -104,17 +106,28 @@ Status load_numeric(Database& db, int64_t id, int64_t from, int64_t to, std::vec
   return {};
 }
 
-// ts_text rows in [from, to), in time order.
-Status load_text(Database& db, int64_t id, int64_t from, int64_t to, std::vector<Point>& out) {
+// ts_text rows in [from, to), in time order. With a limit, only the first
+// `limit` rows from the newest end (newest_first) or the oldest end.
+Status load_text(Database& db, int64_t id, int64_t from, int64_t to, std::vector<Point>& out, size_t limit = 0,
+                 bool newest_first = false) {
   Result<Statement*> st = db.cached(
-      "SELECT t_ms, kind, num, text FROM ts_text WHERE series_id = ?1 AND t_ms >= ?2 AND t_ms < ?3 "
-      "ORDER BY t_ms, id");
+      limit == 0 ? "SELECT t_ms, kind, num, text FROM ts_text WHERE series_id = ?1 AND t_ms >= ?2 AND t_ms < ?3 "
+                   "ORDER BY t_ms, id"
+      : newest_first
+          ? "SELECT t_ms, kind, num, text FROM ts_text WHERE series_id = ?1 AND t_ms >= ?2 AND t_ms < ?3 "
+            "ORDER BY t_ms DESC, id DESC LIMIT ?4"
+          : "SELECT t_ms, kind, num, text FROM ts_text WHERE series_id = ?1 AND t_ms >= ?2 AND t_ms < ?3 "
+            "ORDER BY t_ms, id LIMIT ?4");
   if (!st.ok()) return st.status();
   Statement& s = **st;
   if (Status b = s.bind(1, id); !b.ok()) return b;
   if (Status b = s.bind(2, from); !b.ok()) return b;
   if (Status b = s.bind(3, to); !b.ok()) return b;
-  return ts::each_row(s, [&](Statement& row) -> Status {
+  if (limit != 0) {
+    if (Status b = s.bind(4, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX))); !b.ok()) return b;
+  }
+  const size_t first = out.size();
+  Status e = ts::each_row(s, [&](Statement& row) -> Status {
     const int64_t kind = row.column_int64(1);
     if (kind < 0 || kind > 3) {
       return {Code::kCorruption, fmt::format("history.db: ts_text of series {} has unknown kind {}", id, kind)};
@@ -130,6 +143,73 @@ Status load_text(Database& db, int64_t id, int64_t from, int64_t to, std::vector
     out.push_back(std::move(p));
     return Status();
   });
+  if (!e.ok()) return e;
+  if (limit != 0 && newest_first) std::reverse(out.begin() + static_cast<ptrdiff_t>(first), out.end());
+  return {};
+}
+
+// As load_numeric(), for a query that wants only the first `q.limit` points
+// in its direction (lastN when descending): chunks are visited from that end
+// and the walk stops at the first chunk that cannot hold one of the `limit`
+// best points found so far (head and `texts` included). Overlapping chunks
+// (late data) are handled: the test is on the chunk's time bounds.
+Status load_numeric_limited(Database& db, int64_t id, const tsdb::RangeQuery& q, const std::vector<Point>& texts,
+                            std::vector<RawPoint>& out) {
+  std::vector<RawPoint> head;
+  if (Status h = load_head(db, id, q.from_ms, q.to_ms, head); !h.ok()) return h;
+  std::vector<int64_t> times;
+  for (const RawPoint& p : head) times.push_back(p.t_ms);
+  for (const Point& p : texts) times.push_back(p.t_ms);
+
+  Result<Statement*> st = db.cached(
+      q.descending ? "SELECT id, start_ms, end_ms, bytes FROM ts_chunk WHERE series_id = ?1 AND end_ms >= ?2 AND "
+                     "start_ms < ?3 ORDER BY end_ms DESC"
+                   : "SELECT id, start_ms, end_ms, bytes FROM ts_chunk WHERE series_id = ?1 AND end_ms >= ?2 AND "
+                     "start_ms < ?3 ORDER BY start_ms");
+  if (!st.ok()) return st.status();
+  Statement& s = **st;
+  if (Status b = s.bind(1, id); !b.ok()) return b;
+  if (Status b = s.bind(2, q.from_ms); !b.ok()) return b;
+  if (Status b = s.bind(3, q.to_ms); !b.ok()) return b;
+  std::vector<std::pair<int64_t, std::vector<RawPoint>>> chunks;  // (chunk id, points in range)
+  std::vector<RawPoint> decoded;
+  for (;;) {
+    Result<bool> row = s.step();
+    if (!row.ok()) return row.status();
+    if (!row.value()) break;
+    const int64_t start = s.column_int64(1), end = s.column_int64(2);
+    if (times.size() >= q.limit) {
+      // The limit-th best time so far; a chunk entirely beyond it adds nothing.
+      auto nth = times.begin() + static_cast<ptrdiff_t>(q.limit - 1);
+      if (q.descending) {
+        std::nth_element(times.begin(), nth, times.end(), std::greater<>());
+        if (end < *nth) break;
+      } else {
+        std::nth_element(times.begin(), nth, times.end());
+        if (start > *nth) break;
+      }
+    }
+    const void* data = sqlite3_column_blob(s.handle(), 3);
+    std::string_view bytes(static_cast<const char*>(data), static_cast<size_t>(sqlite3_column_bytes(s.handle(), 3)));
+    if (Status d = tsdb::decode_chunk(bytes, decoded); !d.ok()) {
+      s.reset();
+      return {d.code(), fmt::format("history.db: chunk of series {} [{}, {}]: {}", id, start, end, d.message())};
+    }
+    auto& [cid, pts] = chunks.emplace_back(s.column_int64(0), std::vector<RawPoint>{});
+    for (const RawPoint& p : decoded) {
+      if (p.t_ms >= q.from_ms && p.t_ms < q.to_ms) {
+        pts.push_back(p);
+        times.push_back(p.t_ms);
+      }
+    }
+  }
+  s.reset();
+  // Seal order, then the head: the same sequence load_numeric() sorts.
+  std::sort(chunks.begin(), chunks.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& c : chunks) out.insert(out.end(), c.second.begin(), c.second.end());
+  out.insert(out.end(), head.begin(), head.end());
+  if (!std::is_sorted(out.begin(), out.end(), by_time)) std::stable_sort(out.begin(), out.end(), by_time);
+  return {};
 }
 
 }  // namespace
@@ -147,10 +227,12 @@ Result<std::vector<Point>> SqliteTimeSeriesStore::range(const tsdb::RangeQuery& 
   if (!series.value()) return out;
   const SeriesRow sr = **series;
 
-  std::vector<RawPoint> nums;
-  if (Status s = load_numeric(db, sr.id, q.from_ms, q.to_ms, nums); !s.ok()) return s;
   std::vector<Point> texts;
-  if (Status s = load_text(db, sr.id, q.from_ms, q.to_ms, texts); !s.ok()) return s;
+  if (Status s = load_text(db, sr.id, q.from_ms, q.to_ms, texts, q.limit, q.descending); !s.ok()) return s;
+  std::vector<RawPoint> nums;
+  Status loaded = q.limit == 0 ? load_numeric(db, sr.id, q.from_ms, q.to_ms, nums)
+                               : load_numeric_limited(db, sr.id, q, texts, nums);
+  if (!loaded.ok()) return loaded;
 
   const Value::Kind kind = sr.num_kind == 1 ? Value::Kind::kBool : Value::Kind::kNumber;
   out.reserve(nums.size() + texts.size());

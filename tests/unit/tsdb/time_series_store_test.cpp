@@ -250,6 +250,55 @@ TYPED_TEST(TimeSeriesStoreTest, LimitAndDescendingGiveFirstAndLastN) {
   EXPECT_EQ(this->range(q).front().t_ms, kT0 + 9000);
 }
 
+TYPED_TEST(TimeSeriesStoreTest, FirstAndLastNAgreeWithTheFullRangeDespiteLateDataAndTies) {
+  // Stores may answer a limited query from part of the data (the newest
+  // chunks for lastN); the answer must be exactly the slice of the full one.
+  const SeriesKey k = series();
+  std::vector<Point> arrival;
+  auto add = [&](std::vector<std::pair<int64_t, double>> tv) {
+    std::vector<Measurement> batch;
+    for (auto [t, v] : tv) {
+      batch.push_back(num(k, t, v));
+      arrival.push_back(Point{t, Value::of(v)});
+    }
+    ASSERT_TRUE(this->append_sync(std::move(batch)).ok());
+  };
+  for (int i = 0; i < 400; i += 20) {
+    std::vector<std::pair<int64_t, double>> tv;
+    for (int j = i; j < i + 20; ++j) tv.emplace_back(kT0 + j * 1000, j);
+    add(tv);
+  }
+  add({{kT0 + 399'000, -1}, {kT0 + 10'500, -2}, {kT0 + 200'000, -3}});  // ties and late points
+  add({{kT0 + 399'000, -4}, {kT0 + 500'000, -5}, {kT0 - 1, -6}});
+  ASSERT_TRUE(this->append_sync({Measurement{k, kT0 + 399'000, Value::of_string("tie"), {}},
+                                 Measurement{k, kT0 + 450'000, Value::of_string("late text"), {}}})
+                  .ok());
+  std::vector<Point> want = arrival;
+  std::stable_sort(want.begin(), want.end(), [](const Point& a, const Point& b) { return a.t_ms < b.t_ms; });
+  // The string at 399 s came after the numbers at 399 s; the string at 450 s sits between numbers.
+  want.insert(std::find_if(want.begin(), want.end(), [](const Point& p) { return p.t_ms > kT0 + 399'000; }),
+              Point{kT0 + 399'000, Value::of_string("tie")});
+  want.insert(std::find_if(want.begin(), want.end(), [](const Point& p) { return p.t_ms > kT0 + 450'000; }),
+              Point{kT0 + 450'000, Value::of_string("late text")});
+  ASSERT_EQ(this->all(k), want);
+
+  for (int64_t to : {std::numeric_limits<int64_t>::max(), kT0 + 399'000, kT0 + 399'001, kT0 + 150'000}) {
+    RangeQuery q;
+    q.key = k;
+    q.to_ms = to;
+    std::vector<Point> full = this->range(q);
+    for (size_t limit : {1u, 2u, 3u, 5u, 64u, 65u, 130u, 1000u}) {
+      q.limit = limit;
+      q.descending = false;
+      std::vector<Point> first(full.begin(), full.begin() + static_cast<ptrdiff_t>(std::min(limit, full.size())));
+      EXPECT_EQ(this->range(q), first) << "first " << limit << " before " << to;
+      q.descending = true;
+      std::vector<Point> last(full.rbegin(), full.rbegin() + static_cast<ptrdiff_t>(std::min(limit, full.size())));
+      EXPECT_EQ(this->range(q), last) << "last " << limit << " before " << to;
+    }
+  }
+}
+
 TYPED_TEST(TimeSeriesStoreTest, AggregatesMatchIndependentComputationOnEveryTier) {
   const SeriesKey k = series("NO2", "urn:ngsi-ld:AirQualityObserved:main-street");
   std::mt19937_64 rng(42);
