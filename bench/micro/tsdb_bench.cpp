@@ -77,14 +77,16 @@ class Thermometer {
 };
 
 // Appends `points` of one series at `period_ms` in batches of 1000.
+// keyed: each point carries an idempotency key shaped like the JSON ingest's
+// ("t:<series hash>:<observedAt>").
 bool fill_series(SqliteTimeSeriesStore& store, const SeriesKey& key, int64_t points, int64_t period_ms,
-                 double noise = 0.05) {
+                 double noise = 0.05, bool keyed = false) {
   Thermometer th(1, noise);
   for (int64_t i = 0; i < points;) {
     std::vector<Measurement> batch;
     for (int64_t end = std::min(points, i + 1000); i < end; ++i) {
       const int64_t t = kT0 + i * period_ms;
-      batch.push_back(Measurement{key, t, Value::of(th.at(t)), {}});
+      batch.push_back(Measurement{key, t, Value::of(th.at(t)), keyed ? "t:9f3a61c2b47e0d15:" + std::to_string(t) : ""});
     }
     store.append(std::move(batch), {});
   }
@@ -153,14 +155,16 @@ BENCHMARK(BM_TsdbAppendCommitted)
 // points), everything committed. bytes_per_point: chunk BLOB bytes plus the
 // open head (StorageStats); file_bytes_per_point: the whole history.db
 // (+ WAL) after a checkpoint, i.e. with rollups, keys and page slack.
-// Arg: noise standard deviation in 1/100 °C (5 = a good sensor, 30 = a cheap one).
+// Args: noise standard deviation in 1/100 °C (5 = a good sensor, 30 = a
+// cheap one); idempotency keys on every point (kept 30 days by default).
 void BM_TsdbBytesPerPoint(benchmark::State& state) {
   const double noise = static_cast<double>(state.range(0)) / 100.0;
+  const bool keyed = state.range(1) != 0;
   for (auto _ : state) {
     BenchDir dir;
     auto store = dir.ok() ? open_store(dir.file(), Synchronous::kNormal) : nullptr;
     if (!store || !fill_series(*store, SeriesKey{"", "urn:ngsi-ld:WeatherObserved:1", "temperature", ""},
-                               30 * 24 * 240, 15'000, noise)) {
+                               30 * 24 * 240, 15'000, noise, keyed)) {
       state.SkipWithError("cannot fill the store");
       return;
     }
@@ -182,9 +186,10 @@ void BM_TsdbBytesPerPoint(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_TsdbBytesPerPoint)
-    ->ArgNames({"noise_centi_c"})
-    ->Arg(5)
-    ->Arg(30)
+    ->ArgNames({"noise_centi_c", "keyed"})
+    ->Args({5, 0})
+    ->Args({30, 0})
+    ->Args({5, 1})
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();

@@ -99,6 +99,9 @@ Status MemoryTimeSeriesStore::enforce_retention(int64_t now_ms) {
     if (retention_.raw_ms > 0) {
       const int64_t cutoff = now_ms - retention_.raw_ms;
       std::erase_if(s.points, [&](const Point& p) { return p.t_ms < cutoff; });
+    }
+    if (retention_.idempotency_window() > 0) {
+      const int64_t cutoff = now_ms - retention_.idempotency_window();
       std::erase_if(s.keys, [&](const auto& k) { return k.second < cutoff; });
     }
     if (retention_.minute_ms > 0) s.minute.erase(s.minute.begin(), s.minute.lower_bound(now_ms - retention_.minute_ms));

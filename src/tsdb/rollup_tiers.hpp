@@ -83,9 +83,15 @@ inline std::vector<AggregateRow> buckets_to_rows(const Buckets& b) {
 
 // Retention settings shared by the backends (durations; 0 = keep forever).
 struct RetentionOptions {
-  int64_t raw_ms = 30 * kDayMs;          // raw points and idempotency keys
+  int64_t raw_ms = 30 * kDayMs;          // raw points
   int64_t minute_ms = 365 * kDayMs;      // 1-minute rollups
   int64_t hour_ms = 0;                   // 1-hour rollups: kept forever
+  // How long idempotency keys are remembered (by observedAt); 0 = as long as
+  // raw points. Keys are the largest part of a keyed history (tens of bytes
+  // each against ~1 byte per compressed point), while replays after a
+  // reconnect come within minutes or hours: a day or a week is plenty there.
+  int64_t idempotency_ms = 0;
+  int64_t idempotency_window() const { return idempotency_ms > 0 ? idempotency_ms : raw_ms; }
 };
 
 }  // namespace urbis::tsdb

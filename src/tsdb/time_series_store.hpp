@@ -7,8 +7,8 @@
 // are synchronous and may run on any thread concurrently with writes.
 //
 // Idempotency: a measurement carrying an idempotency key that the store has
-// already committed for the same series (within the raw retention window) is
-// not stored again; it still counts as success. Keys are scoped to the series,
+// already committed for the same series (within the idempotency window: the
+// raw retention unless configured shorter) is not stored again; it still counts as success. Keys are scoped to the series,
 // so one uplink may carry the same key for each of its attributes.
 //
 // Ordering: points of a series are returned ordered by observedAt whatever

@@ -43,8 +43,7 @@ Status expire_raw(Database& db, int64_t cutoff, size_t chunk_points) {
     if (Status s = ts::seal_head(db, id, chunk_points); !s.ok()) return s;
   }
   if (Status s = delete_before(db, "DELETE FROM ts_chunk WHERE end_ms < ?1", cutoff); !s.ok()) return s;
-  if (Status s = delete_before(db, "DELETE FROM ts_text WHERE t_ms < ?1", cutoff); !s.ok()) return s;
-  return delete_before(db, "DELETE FROM ts_idempotency WHERE t_ms < ?1", cutoff);
+  return delete_before(db, "DELETE FROM ts_text WHERE t_ms < ?1", cutoff);
 }
 
 Status expire_rollups(Database& db, std::string_view sql, int64_t cutoff) {
@@ -83,6 +82,10 @@ Status SqliteTimeSeriesStore::enforce_retention(int64_t now_ms) {
           cache->dirty = true;
           if (ret.raw_ms > 0) {
             if (Status s = expire_raw(d, now_ms - ret.raw_ms, chunk_points); !s.ok()) return s;
+          }
+          if (ret.idempotency_window() > 0) {
+            Status s = delete_before(d, "DELETE FROM ts_idempotency WHERE t_ms < ?1", now_ms - ret.idempotency_window());
+            if (!s.ok()) return s;
           }
           if (ret.minute_ms > 0) {
             Status s = expire_rollups(d, "DELETE FROM ts_rollup_1m WHERE series_id = ?1 AND period_ms < ?2",

@@ -49,13 +49,16 @@ constexpr int64_t k15s = 15'000;
 
 struct MemoryFactory {
   static constexpr bool kPersistent = false;
-  static std::unique_ptr<TimeSeriesStore> open(const std::string&) { return std::make_unique<MemoryTimeSeriesStore>(); }
+  static std::unique_ptr<TimeSeriesStore> open(const std::string&, RetentionOptions r = {}) {
+    return std::make_unique<MemoryTimeSeriesStore>(r);
+  }
 };
 
 struct SqliteFactory {
   static constexpr bool kPersistent = true;
-  static std::unique_ptr<TimeSeriesStore> open(const std::string& path) {
+  static std::unique_ptr<TimeSeriesStore> open(const std::string& path, RetentionOptions retention = {}) {
     storage::sqlite::TimeSeriesOptions o;
+    o.retention = retention;
     o.chunk_points = 64;  // small, so every test crosses many seals
     o.retention_interval = std::chrono::milliseconds(0);
     auto r = SqliteTimeSeriesStore::open(path, o);
@@ -394,6 +397,22 @@ TYPED_TEST(TimeSeriesStoreTest, IdempotencyKeyStoresOnce) {
     ASSERT_TRUE(this->append_sync({num(temp, kT0, 20.5, "dev1:fcnt:7")}).ok());
     EXPECT_EQ(this->all(temp).size(), 2u) << "keys survive a restart";
   }
+}
+
+TYPED_TEST(TimeSeriesStoreTest, ShorterIdempotencyWindowForgetsOnlyOldKeys) {
+  RetentionOptions r;
+  r.idempotency_ms = kDayMs;
+  this->store_.reset();
+  this->store_ = TypeParam::open(this->path_, r);
+  ASSERT_NE(this->store_, nullptr);
+  const int64_t now = kT0 + 10 * kDayMs;
+  const SeriesKey k = series();
+  ASSERT_TRUE(this->append_sync({num(k, now - 2 * kDayMs, 1, "a"), num(k, now - kHourMs, 2, "b")}).ok());
+  ASSERT_TRUE(this->store_->enforce_retention(now).ok());
+  EXPECT_EQ(this->all(k).size(), 2u) << "raw points stay for 30 days";
+  ASSERT_TRUE(this->append_sync({num(k, now - 2 * kDayMs, 1, "a"), num(k, now - kHourMs, 2, "b")}).ok());
+  EXPECT_EQ(this->all(k), numbers({{now - 2 * kDayMs, 1}, {now - 2 * kDayMs, 1}, {now - kHourMs, 2}}))
+      << "the day-old key was forgotten, the recent one still deduplicates";
 }
 
 TYPED_TEST(TimeSeriesStoreTest, StringJsonAndBooleanValues) {
