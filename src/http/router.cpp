@@ -1,5 +1,7 @@
 #include "http/router.hpp"
 
+#include "model/json_format.hpp"
+
 #include <algorithm>
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
@@ -23,7 +25,9 @@ Response Response::json(const boost::json::value& body, bhttp::status status) {
   Response r;
   r.status = status;
   r.content_type = "application/json";
-  r.body = boost::json::serialize(body);
+  // The one serialisation point for JSON bodies: Boost.JSON alone would print
+  // 21.5 as 2.15E1 (see model/json_format.hpp).
+  r.body = model::to_json(body);
   return r;
 }
 

@@ -20,7 +20,7 @@
 // The fuzz build compiles only the MQTT codec sources (CMakeLists.txt), so
 // the chunk codec, which needs nothing beyond the standard library, is
 // compiled into this target directly.
-#include "tsdb/chunk.cpp"
+#include "tsdb/chunk.hpp"
 
 using urbis::Code;
 using urbis::Status;
@@ -89,7 +89,9 @@ std::vector<RawPoint> build_points(const uint8_t* data, size_t size) {
       default: step = r.take(8); break;
     }
     // Saturate at INT64_MAX so the sequence stays sorted.
-    t = static_cast<uint64_t>(kMax - t) < step ? kMax : static_cast<int64_t>(static_cast<uint64_t>(t) + step);
+    // (In unsigned arithmetic: kMax - t overflows int64 when t is negative.)
+    uint64_t room = static_cast<uint64_t>(kMax) - static_cast<uint64_t>(t);
+    t = room < step ? kMax : static_cast<int64_t>(static_cast<uint64_t>(t) + step);
     switch ((op >> 2) & 3) {
       case 0: break;  // repeat
       case 1: v = std::bit_cast<double>(r.take(8)); break;
