@@ -8,7 +8,10 @@
 #include "common/clock.hpp"
 #include "common/log.hpp"
 #include "config/config.hpp"
+#include "http/data_routes.hpp"
 #include "http/routes.hpp"
+#include "ingest/json_ingest.hpp"
+#include "model/change_events.hpp"
 #include "http/server.hpp"
 #include "mqtt/broker/broker.hpp"
 #include "net/io_pool.hpp"
@@ -18,6 +21,8 @@
 #include "net/tls_transport.hpp"
 #include "security/config_auth.hpp"
 #include "storage/sqlite/broker_store_sqlite.hpp"
+#include "storage/sqlite/entity_store_sqlite.hpp"
+#include "storage/sqlite/time_series_sqlite.hpp"
 
 namespace urbis::app {
 
@@ -74,14 +79,41 @@ int run_serve(const ServeFlags& flags) {
   }
 
   SystemClock clock;
-  auto store = storage::sqlite::SqliteBrokerStore::open((std::filesystem::path(opts.data_dir) / "broker.db").string());
+  const std::filesystem::path data(opts.data_dir);
+  const auto sync = opts.storage.synchronous == "full" ? storage::sqlite::Synchronous::kFull
+                                                       : storage::sqlite::Synchronous::kNormal;
+  auto store = storage::sqlite::SqliteBrokerStore::open((data / "broker.db").string());
   if (!store.ok()) {
     ULOG_ERROR("cannot open broker state: {}", store.status().message());
     return 1;
   }
+  // Change events leave the stores here, after each commit (ARCHITECTURE.md).
+  model::ChangeBus bus;
+  storage::sqlite::EntityStoreOptions entity_opts;
+  entity_opts.synchronous = sync;
+  auto entities = storage::sqlite::SqliteEntityStore::open(
+      (data / storage::sqlite::SqliteEntityStore::kFileName).string(), bus, entity_opts);
+  if (!entities.ok()) {
+    ULOG_ERROR("cannot open entity state: {}", entities.status().message());
+    return 1;
+  }
+  storage::sqlite::TimeSeriesOptions history_opts;
+  history_opts.synchronous = sync;
+  history_opts.clock = &clock;
+  auto history = storage::sqlite::SqliteTimeSeriesStore::open(
+      (data / storage::sqlite::SqliteTimeSeriesStore::kFileName).string(), history_opts);
+  if (!history.ok()) {
+    ULOG_ERROR("cannot open history: {}", history.status().message());
+    return 1;
+  }
+  std::unique_ptr<ingest::JsonIngestSink> ingest_sink;
+  if (opts.ingest.enabled) {
+    ingest_sink = std::make_unique<ingest::JsonIngestSink>(opts.ingest.topic_prefix, **history, **entities, clock);
+  }
   security::ConfigAuthorizer auth(opts.mqtt);
   net::IoPool pool(opts.threads);
   mqtt::Broker broker(opts.mqtt, auth, store->get(), pool, clock);
+  broker.set_ingest(ingest_sink.get());
   if (auto st = broker.load(); !st.ok()) {
     ULOG_ERROR("cannot load broker state: {}", st.message());
     return 1;
@@ -121,12 +153,24 @@ int run_serve(const ServeFlags& flags) {
     auto router = std::make_shared<http::Router>();
     http::CoreRouteOptions core;
     core.mqtt_websocket = opts.mqtt.websocket;
-    core.health = [&broker, &store]() {
+    core.health = [&broker, &store, &entities, &history, &ingest_sink]() {
       boost::json::object o;
-      auto h = (*store)->health();
-      if (!h.ok()) {
-        o["status"] = "degraded";
-        o["store"] = h.message();
+      boost::json::object stores;
+      bool degraded = false;
+      auto report = [&](const char* name, const Status& h) {
+        stores[name] = h.ok() ? "ok" : h.message();
+        degraded = degraded || !h.ok();
+      };
+      report("broker", (*store)->health());
+      report("state", (*entities)->health());
+      report("history", (*history)->health());
+      o["stores"] = std::move(stores);
+      if (degraded) o["status"] = "degraded";
+      if (ingest_sink) {
+        boost::json::object in;
+        in["accepted"] = ingest_sink->accepted();
+        in["rejected"] = ingest_sink->rejected();
+        o["ingest"] = std::move(in);
       }
       boost::json::object m;
       m["clients_connected"] = broker.clients_connected();
@@ -138,7 +182,9 @@ int run_serve(const ServeFlags& flags) {
       o["mqtt"] = std::move(m);
       return o;
     };
-    if (auto st = http::register_core_routes(*router, clock, core); !st.ok()) {
+    Status st = http::register_core_routes(*router, clock, core);
+    if (st.ok()) st = http::register_data_routes(*router, **entities, **history);
+    if (!st.ok()) {
       ULOG_ERROR("http routes: {}", st.message());
       failed = 1;
     } else {
@@ -193,9 +239,11 @@ int run_serve(const ServeFlags& flags) {
   if (http_server) http_server->stop();
   broker.shutdown();
   pool.stop_and_join();
-  if (auto st = (*store)->flush(); !st.ok()) {
-    ULOG_ERROR("final flush failed: {}", st.message());
-    return 1;
+  for (Status st : {(*store)->flush(), (*entities)->flush(), (*history)->flush()}) {
+    if (!st.ok()) {
+      ULOG_ERROR("final flush failed: {}", st.message());
+      return 1;
+    }
   }
   ULOG_INFO("urbis stopped");
   return failed;
