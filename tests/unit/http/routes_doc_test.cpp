@@ -1,6 +1,6 @@
 // docs/http-routes.md must be exactly what the route table renders. When this
-// fails after adding a route, regenerate the file with `urbis routes >
-// docs/http-routes.md`, or run this test once with URBIS_UPDATE_DOCS=1.
+// fails after adding a route, run this test once with URBIS_UPDATE_DOCS=1 to
+// regenerate the file, and review the diff.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -8,7 +8,11 @@
 #include <sstream>
 
 #include "common/clock.hpp"
+#include "http/data_routes.hpp"
 #include "http/routes.hpp"
+#include "model/change_events.hpp"
+#include "storage/sqlite/entity_store_sqlite.hpp"
+#include "tsdb/memory_time_series_store.hpp"
 
 namespace urbis::http {
 namespace {
@@ -17,6 +21,12 @@ TEST(RoutesDoc, CommittedDocumentMatchesRouteTable) {
   SystemClock clock;
   Router router;
   ASSERT_TRUE(register_core_routes(router, clock, {}).ok());
+  // Every route urbis serve registers (the stores only back the handlers).
+  model::ChangeBus bus;
+  auto state = storage::sqlite::SqliteEntityStore::open(":memory:", bus);
+  ASSERT_TRUE(state.ok());
+  tsdb::MemoryTimeSeriesStore history;
+  ASSERT_TRUE(register_data_routes(router, **state, history).ok());
   const std::string path = std::string(URBIS_SOURCE_DIR) + "/docs/http-routes.md";
   if (std::getenv("URBIS_UPDATE_DOCS")) std::ofstream(path) << router.markdown();
   std::ifstream f(path);
