@@ -12,7 +12,10 @@
 //                   [start_ms, end_ms] and point count.
 //   ts_text         strings and JSON (and the rare number/bool of the other
 //                   kind than the series'), uncompressed, one row per point.
-//   ts_rollup_1m/1h count, sum, min, max per series per minute / hour.
+//   ts_rollup_1h    count, sum, min, max per series per hour.
+//   ts_rollup_1m    the same per minute, packed one blob per (series, hour)
+//                   with the chunk codec: a row per minute would cost ten
+//                   times the compressed raw points.
 //   ts_idempotency  (series, key) of every keyed measurement, with its time.
 //
 // Write path. append() submits ONE work item per batch to the SqliteWriter, so
@@ -30,7 +33,8 @@
 // Sealing. When a series' head reaches chunk_points points, the same work item
 // reads the head rows back, sorts them by time (stable: equal timestamps keep
 // arrival order), encodes chunks, adds the points to both rollup tiers (one
-// upsert per minute/hour touched, not per point) and deletes the head rows.
+// upsert per hour touched, and one read-modify-write of the hour's minute
+// blob, not one per point) and deletes the head rows.
 // Rollups therefore cover sealed points (and ts_text numbers, which are
 // rolled up as they arrive); queries add the head's points on the fly, so
 // rollup answers are exact at any moment. Retention seals heads whose newest

@@ -15,6 +15,7 @@
 #include "common/status.hpp"
 #include "storage/sqlite/db.hpp"
 #include "tsdb/chunk.hpp"
+#include "tsdb/rollup_tiers.hpp"
 #include "tsdb/time_series_store.hpp"
 
 namespace urbis::storage::sqlite::ts {
@@ -93,6 +94,12 @@ Status run_with_cache(Database& db, WriteCache& cache, const std::function<Statu
 // points (sorted by time, ties in arrival order), adds the points to the
 // rollups and deletes the head rows. Runs inside the writer's transaction.
 Status seal_head(Database& db, int64_t series_id, size_t chunk_points);
+
+// The 1-minute tier is one row per (series, hour): a blob of four chunks
+// (tsdb/chunk.hpp), each a varint length then the chunk, holding per minute
+// present (t = minute start) the count, sum, min and max. Folds the blob's
+// minutes into `out`; kCorruption on any inconsistency.
+Status decode_minutes(std::string_view blob, tsdb::Buckets& out);
 
 // Adds one numeric value to both rollup tiers (upsert).
 Status rollup_add(Database& db, int64_t series_id, int64_t t_ms, double v);

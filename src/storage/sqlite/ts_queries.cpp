@@ -283,24 +283,43 @@ Result<std::vector<AggregateRow>> SqliteTimeSeriesStore::aggregate(const tsdb::A
 
   // Rollup rows cover sealed points and ts_text numbers; the head is added
   // from its points (not yet rolled up).
-  Result<Statement*> st = db.cached(
-      tier == tsdb::Tier::kHour
-          ? "SELECT period_ms, n, vsum, vmin, vmax FROM ts_rollup_1h WHERE series_id = ?1 AND period_ms >= ?2 AND "
-            "period_ms < ?3 ORDER BY period_ms"
-          : "SELECT period_ms, n, vsum, vmin, vmax FROM ts_rollup_1m WHERE series_id = ?1 AND period_ms >= ?2 AND "
-            "period_ms < ?3 ORDER BY period_ms");
-  if (!st.ok()) return st.status();
-  Statement& s = **st;
-  if (Status b = s.bind(1, id); !b.ok()) return b;
-  if (Status b = s.bind(2, q.from_ms); !b.ok()) return b;
-  if (Status b = s.bind(3, q.to_ms); !b.ok()) return b;
-  Status e = ts::each_row(s, [&](Statement& row) {
-    tsdb::fold_row(buckets[tsdb::period_floor(row.column_int64(0), q.period_ms)],
-                   static_cast<uint64_t>(row.column_int64(1)), ts::column_double(row, 2), ts::column_double(row, 3),
-                   ts::column_double(row, 4));
-    return Status();
-  });
-  if (!e.ok()) return e;
+  if (tier == tsdb::Tier::kHour) {
+    Result<Statement*> st = db.cached(
+        "SELECT period_ms, n, vsum, vmin, vmax FROM ts_rollup_1h WHERE series_id = ?1 AND period_ms >= ?2 AND "
+        "period_ms < ?3 ORDER BY period_ms");
+    if (!st.ok()) return st.status();
+    Statement& s = **st;
+    if (Status b = s.bind(1, id); !b.ok()) return b;
+    if (Status b = s.bind(2, q.from_ms); !b.ok()) return b;
+    if (Status b = s.bind(3, q.to_ms); !b.ok()) return b;
+    Status e = ts::each_row(s, [&](Statement& row) {
+      tsdb::fold_row(buckets[tsdb::period_floor(row.column_int64(0), q.period_ms)],
+                     static_cast<uint64_t>(row.column_int64(1)), ts::column_double(row, 2),
+                     ts::column_double(row, 3), ts::column_double(row, 4));
+      return Status();
+    });
+    if (!e.ok()) return e;
+  } else {
+    // One blob per hour; the first and last hours may be partly outside.
+    Result<Statement*> st = db.cached(
+        "SELECT bytes FROM ts_rollup_1m WHERE series_id = ?1 AND hour_ms >= ?2 AND hour_ms < ?3 ORDER BY hour_ms");
+    if (!st.ok()) return st.status();
+    Statement& s = **st;
+    if (Status b = s.bind(1, id); !b.ok()) return b;
+    if (Status b = s.bind(2, tsdb::period_floor(q.from_ms, tsdb::kHourMs)); !b.ok()) return b;
+    if (Status b = s.bind(3, q.to_ms); !b.ok()) return b;
+    tsdb::Buckets minutes;
+    Status e = ts::each_row(s, [&](Statement& row) {
+      minutes.clear();
+      if (Status d = ts::decode_minutes(row.column_blob(0), minutes); !d.ok()) return d;
+      for (const auto& [start, r] : minutes) {
+        if (start < q.from_ms || start >= q.to_ms) continue;
+        tsdb::fold_row(buckets[tsdb::period_floor(start, q.period_ms)], r.count, r.sum, r.min, r.max);
+      }
+      return Status();
+    });
+    if (!e.ok()) return e;
+  }
   std::vector<RawPoint> head;
   if (Status h = load_head(db, id, q.from_ms, q.to_ms, head); !h.ok()) return h;
   for (const RawPoint& p : head) tsdb::fold_value(buckets[tsdb::period_floor(p.t_ms, q.period_ms)], p.v);

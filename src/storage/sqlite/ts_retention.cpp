@@ -88,8 +88,9 @@ Status SqliteTimeSeriesStore::enforce_retention(int64_t now_ms) {
             if (!s.ok()) return s;
           }
           if (ret.minute_ms > 0) {
-            Status s = expire_rollups(d, "DELETE FROM ts_rollup_1m WHERE series_id = ?1 AND period_ms < ?2",
-                                      now_ms - ret.minute_ms);
+            // Minute rollups live in hour blobs: an hour goes once all of it is past.
+            Status s = expire_rollups(d, "DELETE FROM ts_rollup_1m WHERE series_id = ?1 AND hour_ms < ?2",
+                                      tsdb::period_floor(now_ms - ret.minute_ms, tsdb::kHourMs));
             if (!s.ok()) return s;
           }
           if (ret.hour_ms > 0) {

@@ -52,12 +52,9 @@ constexpr Migration kMigrations[] = {
      "CREATE INDEX ts_text_series_t ON ts_text(series_id, t_ms);"
      "CREATE TABLE ts_rollup_1m("
      "  series_id INTEGER NOT NULL,"
-     "  period_ms INTEGER NOT NULL,"
-     "  n INTEGER NOT NULL,"
-     "  vsum REAL NOT NULL,"
-     "  vmin REAL NOT NULL,"
-     "  vmax REAL NOT NULL,"
-     "  PRIMARY KEY(series_id, period_ms)) WITHOUT ROWID;"
+     "  hour_ms INTEGER NOT NULL,"
+     "  bytes BLOB NOT NULL,"
+     "  PRIMARY KEY(series_id, hour_ms)) WITHOUT ROWID;"
      "CREATE TABLE ts_rollup_1h("
      "  series_id INTEGER NOT NULL,"
      "  period_ms INTEGER NOT NULL,"
@@ -85,10 +82,6 @@ uint64_t get_le64(const char* p) {
   return x;
 }
 
-constexpr std::string_view kUpsert1m =
-    "INSERT INTO ts_rollup_1m(series_id, period_ms, n, vsum, vmin, vmax) VALUES(?1, ?2, ?3, ?4, ?5, ?6) "
-    "ON CONFLICT(series_id, period_ms) DO UPDATE SET n = n + excluded.n, vsum = vsum + excluded.vsum, "
-    "vmin = min(vmin, excluded.vmin), vmax = max(vmax, excluded.vmax)";
 constexpr std::string_view kUpsert1h =
     "INSERT INTO ts_rollup_1h(series_id, period_ms, n, vsum, vmin, vmax) VALUES(?1, ?2, ?3, ?4, ?5, ?6) "
     "ON CONFLICT(series_id, period_ms) DO UPDATE SET n = n + excluded.n, vsum = vsum + excluded.vsum, "
@@ -132,10 +125,98 @@ Status bind_double(Statement& st, int index, double v) {
 
 double column_double(const Statement& st, int col) { return sqlite3_column_double(st.handle(), col); }
 
+void put_varint(std::string& out, uint64_t x) {
+  while (x >= 0x80) {
+    out.push_back(static_cast<char>(x | 0x80));
+    x >>= 7;
+  }
+  out.push_back(static_cast<char>(x));
+}
+
+bool get_varint(std::string_view& in, uint64_t& x) {
+  x = 0;
+  for (int shift = 0; shift < 64 && !in.empty(); shift += 7) {
+    const auto b = static_cast<uint8_t>(in.front());
+    in.remove_prefix(1);
+    x |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if ((b & 0x80) == 0) return true;
+  }
+  return false;
+}
+
+std::string encode_minutes(const tsdb::Buckets& minutes) {
+  tsdb::ChunkEncoder enc;
+  std::string out;
+  for (int field = 0; field < 4; ++field) {
+    enc.reset();
+    for (const auto& [start, r] : minutes) {
+      enc.append(start, field == 0 ? static_cast<double>(r.count) : field == 1 ? r.sum : field == 2 ? r.min : r.max);
+    }
+    const std::string chunk = enc.finish();
+    put_varint(out, chunk.size());
+    out += chunk;
+  }
+  return out;
+}
+
+Status decode_minutes(std::string_view blob, tsdb::Buckets& out) {
+  std::vector<tsdb::RawPoint> fields[4];
+  for (auto& f : fields) {
+    uint64_t len = 0;
+    if (!get_varint(blob, len) || len > blob.size()) {
+      return {Code::kCorruption, "history.db: truncated minute-rollup blob"};
+    }
+    if (Status s = tsdb::decode_chunk(blob.substr(0, len), f); !s.ok()) {
+      return {s.code(), "history.db: minute-rollup blob: " + s.message()};
+    }
+    blob.remove_prefix(len);
+  }
+  if (!blob.empty() || fields[1].size() != fields[0].size() || fields[2].size() != fields[0].size() ||
+      fields[3].size() != fields[0].size()) {
+    return {Code::kCorruption, "history.db: inconsistent minute-rollup blob"};
+  }
+  for (size_t i = 0; i < fields[0].size(); ++i) {
+    const double n = fields[0][i].v;
+    if (!(n >= 1) || n > 9.007199254740992e15) return {Code::kCorruption, "history.db: bad count in minute rollup"};
+    tsdb::fold_row(out[fields[0][i].t_ms], static_cast<uint64_t>(n), fields[1][i].v, fields[2][i].v, fields[3][i].v);
+  }
+  return {};
+}
+
+// Read-modify-write of the hour blobs that `minutes` fall into.
+Status merge_minutes(Database& db, int64_t series_id, const tsdb::Buckets& minutes) {
+  for (auto it = minutes.begin(); it != minutes.end();) {
+    const int64_t hour = tsdb::period_floor(it->first, tsdb::kHourMs);
+    tsdb::Buckets merged;
+    {
+      Result<Statement*> st = db.cached("SELECT bytes FROM ts_rollup_1m WHERE series_id = ?1 AND hour_ms = ?2");
+      if (!st.ok()) return st.status();
+      if (Status b = (*st)->bind(1, series_id); !b.ok()) return b;
+      if (Status b = (*st)->bind(2, hour); !b.ok()) return b;
+      Status s = each_row(**st, [&](Statement& row) { return decode_minutes(row.column_blob(0), merged); });
+      if (!s.ok()) return s;
+    }
+    for (; it != minutes.end() && it->first < hour + tsdb::kHourMs; ++it) {
+      tsdb::fold_row(merged[it->first], it->second.count, it->second.sum, it->second.min, it->second.max);
+    }
+    const std::string bytes = encode_minutes(merged);
+    Status s = run(db, "INSERT OR REPLACE INTO ts_rollup_1m(series_id, hour_ms, bytes) VALUES(?1, ?2, ?3)",
+                   [&](Statement& st) -> Status {
+                     if (Status b = st.bind(1, series_id); !b.ok()) return b;
+                     if (Status b = st.bind(2, hour); !b.ok()) return b;
+                     return st.bind_blob(3, bytes);
+                   });
+    if (!s.ok()) return s;
+  }
+  return {};
+}
+
 Status rollup_add(Database& db, int64_t series_id, int64_t t_ms, double v) {
   tsdb::AggregateRow r;
   tsdb::fold_value(r, v);
-  if (Status s = upsert(db, kUpsert1m, series_id, tsdb::period_floor(t_ms, tsdb::kMinuteMs), r); !s.ok()) return s;
+  tsdb::Buckets one;
+  one[tsdb::period_floor(t_ms, tsdb::kMinuteMs)] = r;
+  if (Status s = merge_minutes(db, series_id, one); !s.ok()) return s;
   return upsert(db, kUpsert1h, series_id, tsdb::period_floor(t_ms, tsdb::kHourMs), r);
 }
 
@@ -181,9 +262,7 @@ Status seal_head(Database& db, int64_t series_id, size_t chunk_points) {
     tsdb::fold_value(minute[tsdb::period_floor(p.t_ms, tsdb::kMinuteMs)], p.v);
     tsdb::fold_value(hour[tsdb::period_floor(p.t_ms, tsdb::kHourMs)], p.v);
   }
-  for (const auto& [period, row] : minute) {
-    if (Status s = upsert(db, kUpsert1m, series_id, period, row); !s.ok()) return s;
-  }
+  if (Status s = merge_minutes(db, series_id, minute); !s.ok()) return s;
   for (const auto& [period, row] : hour) {
     if (Status s = upsert(db, kUpsert1h, series_id, period, row); !s.ok()) return s;
   }

@@ -456,6 +456,7 @@ TYPED_TEST(TimeSeriesStoreTest, StringJsonAndBooleanValues) {
   EXPECT_EQ(rows[0].count, 4u);
   EXPECT_EQ(rows[0].sum, 2.5);
   EXPECT_EQ(this->aggregate(on, kT0 + 1, kT0 + kHourMs, kHourMs)[0].count, 3u) << "raw tier agrees";
+  EXPECT_EQ(this->aggregate(on, kT0 - kMinuteMs, kT0 + kHourMs, kHourMs), rows) << "1m tier agrees";
 
   Result<std::vector<SeriesKey>> keys = this->store_->series_of("", "urn:ngsi-ld:Sensor:1");
   ASSERT_TRUE(keys.ok());
@@ -641,6 +642,33 @@ TYPED_TEST(TimeSeriesStoreTest, FullDiskRefusesWritesKeepsReadsAndCorruptsNothin
     auto row = st->step();
     ASSERT_TRUE(row.ok() && row.value());
     EXPECT_EQ(st->column_text(0), "ok");
+  }
+}
+
+TYPED_TEST(TimeSeriesStoreTest, DamagedChunkIsReportedNotReturned) {
+  if constexpr (!TypeParam::kPersistent) {
+    GTEST_SKIP() << "no stored bytes";
+  } else {
+    const SeriesKey k = series();
+    std::vector<Measurement> ms;
+    for (int i = 0; i < 100; ++i) ms.push_back(num(k, kT0 + i * k15s, i));
+    ASSERT_TRUE(this->append_sync(ms).ok());
+    this->store_.reset();
+    {
+      auto db = Database::open(this->path_);
+      ASSERT_TRUE(db.ok());
+      ASSERT_TRUE(db->exec("UPDATE ts_chunk SET bytes = substr(bytes, 1, length(bytes) / 2)").ok());
+      ASSERT_TRUE(db->exec("UPDATE ts_rollup_1m SET bytes = x'05'").ok());
+    }
+    this->store_ = TypeParam::open(this->path_);
+    ASSERT_NE(this->store_, nullptr);
+    Result<std::vector<Point>> r = this->store_->range(RangeQuery{k});
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), Code::kCorruption) << r.status().message();
+    auto agg = this->store_->aggregate(AggregateQuery{k, kT0 - kMinuteMs, kT0 + kHourMs, kMinuteMs});
+    ASSERT_FALSE(agg.ok());
+    EXPECT_EQ(agg.status().code(), Code::kCorruption) << agg.status().message();
+    EXPECT_TRUE(this->store_->aggregate(AggregateQuery{k, kT0, kT0 + kHourMs, kHourMs}).ok()) << "1h tier intact";
   }
 }
 
