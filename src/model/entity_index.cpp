@@ -29,10 +29,15 @@ struct Slot {
   std::vector<GeoEntry> geo;
 };
 
-// Ids are string_views into the keys of Tenant::by_id (map nodes never move),
-// so the secondary indexes hold no copies of ids.
-using IdSet = std::set<std::string_view>;
-using RtreeValue = std::pair<geo::Box, std::string_view>;
+// The secondary indexes point at the nodes of Tenant::by_id (map nodes never
+// move while they exist): no copies of ids, and no second lookup by id when a
+// query walks them. Sets of nodes are ordered by id, the pagination order.
+using Node = std::pair<const std::string, Slot>;
+struct ById {
+  bool operator()(const Node* a, const Node* b) const { return a->first < b->first; }
+};
+using IdSet = std::set<const Node*, ById>;
+using RtreeValue = std::pair<geo::Box, const Node*>;
 using Rtree = bgi::rtree<RtreeValue, bgi::rstar<16>>;
 
 std::vector<GeoEntry> geo_entries(const Entity& e) {
@@ -84,7 +89,8 @@ struct EntityIndex::Tenant {
   std::unordered_map<std::string, IdSet> by_attr;
   std::unordered_map<std::string, Rtree> geo;  // GeoProperty name -> boxes
 
-  void unlink(std::string_view id, const Slot& s) {
+  void unlink(const Node* id) {
+    const Slot& s = id->second;
     auto drop = [&](std::unordered_map<std::string, IdSet>& m, const std::string& key) {
       auto it = m.find(key);
       if (it == m.end()) return;
@@ -101,7 +107,8 @@ struct EntityIndex::Tenant {
     }
   }
 
-  void link(std::string_view id, const Slot& s) {
+  void link(const Node* id) {
+    const Slot& s = id->second;
     for (const std::string& t : s.entity->types) by_type[t].insert(id);
     for (const auto& [name, inst] : s.entity->attributes) by_attr[name].insert(id);
     for (const GeoEntry& g : s.geo) geo[g.property].insert(RtreeValue(g.geometry->bounds(), id));
@@ -126,9 +133,9 @@ void EntityIndex::put(const std::string& tenant, std::shared_ptr<const Entity> e
   std::unique_lock lock(impl_->mu);
   Tenant& t = impl_->tenants[tenant];
   auto [it, inserted] = t.by_id.try_emplace(e->id);
-  if (!inserted) t.unlink(it->first, it->second);
+  if (!inserted) t.unlink(&*it);
   it->second = std::move(fresh);
-  t.link(it->first, it->second);
+  t.link(&*it);
 }
 
 void EntityIndex::erase(const std::string& tenant, const std::string& id) {
@@ -139,7 +146,7 @@ void EntityIndex::erase(const std::string& tenant, const std::string& id) {
   Tenant& t = tit->second;
   auto it = t.by_id.find(id);
   if (it == t.by_id.end()) return;
-  t.unlink(it->first, it->second);
+  t.unlink(&*it);
   old = std::move(it->second.entity);
   t.by_id.erase(it);
   if (t.by_id.empty()) impl_->tenants.erase(tit);
@@ -182,12 +189,12 @@ Result<QueryResult> EntityIndex::query(const std::string& tenant, const EntityQu
   if (t == nullptr) return out;
 
   // Candidates in id order: from the most selective index the query names.
-  std::vector<std::string_view> candidates;
+  std::vector<const Node*> candidates;
   const IdSet* single = nullptr;  // iterate a set directly instead of copying it
   bool all = false;
   if (!q.ids.empty()) {
     for (const std::string& id : q.ids)
-      if (auto it = t->by_id.find(id); it != t->by_id.end()) candidates.push_back(it->first);
+      if (auto it = t->by_id.find(id); it != t->by_id.end()) candidates.push_back(&*it);
   } else if (q.geo && is_prunable(*q.geo)) {
     auto rt = t->geo.find(q.geo->property);
     if (rt != t->geo.end()) {
@@ -210,11 +217,11 @@ Result<QueryResult> EntityIndex::query(const std::string& tenant, const EntityQu
     all = true;
   }
   if (!single && !all) {
-    std::sort(candidates.begin(), candidates.end());
+    std::sort(candidates.begin(), candidates.end(), ById());
     candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
   }
 
-  auto consider = [&](std::string_view id, const Slot& s) -> Status {
+  auto consider = [&](const Slot& s) -> Status {
     const Entity& e = *s.entity;
     if (!q.types.empty() && std::none_of(q.types.begin(), q.types.end(), [&](const std::string& ty) {
           return e.has_type(ty);
@@ -246,13 +253,13 @@ Result<QueryResult> EntityIndex::query(const std::string& tenant, const EntityQu
 
   if (all) {
     for (const auto& [id, s] : t->by_id)
-      if (Status st = consider(id, s); !st.ok()) return st;
+      if (Status st = consider(s); !st.ok()) return st;
   } else if (single) {
-    for (std::string_view id : *single)
-      if (Status st = consider(id, t->by_id.find(id)->second); !st.ok()) return st;
+    for (const Node* n : *single)
+      if (Status st = consider(n->second); !st.ok()) return st;
   } else {
-    for (std::string_view id : candidates)
-      if (Status st = consider(id, t->by_id.find(id)->second); !st.ok()) return st;
+    for (const Node* n : candidates)
+      if (Status st = consider(n->second); !st.ok()) return st;
   }
   return out;
 }
@@ -265,8 +272,8 @@ std::vector<TypeInfo> EntityIndex::types(const std::string& tenant) const {
   for (const auto& [type, ids] : t->by_type) {
     TypeInfo info{type, ids.size(), {}};
     std::set<std::string> names;
-    for (std::string_view id : ids)
-      for (const auto& [name, inst] : t->by_id.find(id)->second.entity->attributes) names.insert(name);
+    for (const Node* n : ids)
+      for (const auto& [name, inst] : n->second.entity->attributes) names.insert(name);
     info.attribute_names.assign(names.begin(), names.end());
     out.push_back(std::move(info));
   }

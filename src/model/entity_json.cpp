@@ -377,8 +377,9 @@ json::value attribute_to_json(const std::vector<AttributeInstance>& instances, c
 
 json::object entity_to_json(const Entity& e, const EntitySerializeOptions& opt) {
   json::object o;
-  o["id"] = e.id;
-  if (e.types.size() == 1) {
+  if (!e.id.empty()) o["id"] = e.id;
+  if (e.types.empty()) {
+  } else if (e.types.size() == 1) {
     o["type"] = e.types.front();
   } else {
     json::array t;
@@ -395,8 +396,92 @@ json::object entity_to_json(const Entity& e, const EntitySerializeOptions& opt) 
   return o;
 }
 
+namespace {
+
+// Writes text straight into `out`, in the order entity_to_json() builds: the
+// store serialises every written entity, and skipping the intermediate
+// json::object halves that cost.
+void append_time(std::string& out, std::string_view key, int64_t ms) {
+  out.push_back(',');
+  append_json_string(out, key);
+  out.push_back(':');
+  append_json_string(out, format_datetime_ms(ms));
+}
+
+void append_instance(std::string& out, const AttributeInstance& a, const EntitySerializeOptions& opt) {
+  out += "{\"type\":";
+  append_json_string(out, attribute_kind_name(a.kind));
+  switch (a.kind) {
+    case AttributeKind::kRelationship: out += ",\"object\":"; break;
+    case AttributeKind::kLanguageProperty: out += ",\"languageMap\":"; break;
+    default: out += ",\"value\":";
+  }
+  append_json(out, a.value);
+  if (a.observed_at_ms) append_time(out, "observedAt", *a.observed_at_ms);
+  if (!a.unit_code.empty()) {
+    out += ",\"unitCode\":";
+    append_json_string(out, a.unit_code);
+  }
+  if (!a.dataset_id.empty()) {
+    out += ",\"datasetId\":";
+    append_json_string(out, a.dataset_id);
+  }
+  if (opt.sys_attrs) {
+    append_time(out, "createdAt", a.created_at_ms);
+    append_time(out, "modifiedAt", a.modified_at_ms);
+  }
+  for (const auto& [name, sub] : a.sub_attributes) {
+    out.push_back(',');
+    append_json_string(out, name);
+    out.push_back(':');
+    append_instance(out, sub, opt);
+  }
+  out.push_back('}');
+}
+
+}  // namespace
+
 std::string entity_to_text(const Entity& e, const EntitySerializeOptions& options) {
-  return to_json(entity_to_json(e, options));
+  std::string out;
+  out.reserve(512);
+  // A fragment (no id or no type) leaves those members out; the first member
+  // written carries no comma, hence the leading '{' is patched below.
+  out.push_back('{');
+  if (!e.id.empty()) {
+    out += ",\"id\":";
+    append_json_string(out, e.id);
+  }
+  if (!e.types.empty()) out += ",\"type\":";
+  if (e.types.empty()) {
+  } else if (e.types.size() == 1) {
+    append_json_string(out, e.types.front());
+  } else {
+    out.push_back('[');
+    for (size_t i = 0; i < e.types.size(); ++i) {
+      if (i) out.push_back(',');
+      append_json_string(out, e.types[i]);
+    }
+    out.push_back(']');
+  }
+  if (options.sys_attrs) {
+    append_time(out, "createdAt", e.created_at_ms);
+    append_time(out, "modifiedAt", e.modified_at_ms);
+  }
+  for (const auto& [name, instances] : e.attributes) {
+    if (instances.empty()) continue;
+    out.push_back(',');
+    append_json_string(out, name);
+    out.push_back(':');
+    if (instances.size() > 1) out.push_back('[');
+    for (size_t i = 0; i < instances.size(); ++i) {
+      if (i) out.push_back(',');
+      append_instance(out, instances[i], options);
+    }
+    if (instances.size() > 1) out.push_back(']');
+  }
+  if (out.size() > 1) out.erase(1, 1);  // the comma before the first member
+  out.push_back('}');
+  return out;
 }
 
 }  // namespace urbis::model

@@ -20,7 +20,8 @@
 // 'value' missing", "attribute 'speed'[1]: datasetId 'urn:x' appears twice",
 // "attribute 'location': GeoJSON: coordinates[0]: latitude 95 is outside [-90, 90]".
 //
-// Output is normalized form, attributes in name order, instances in stored
+// Output is normalized form (an entity without id or types, i.e. a fragment,
+// is written without those members), attributes in name order, instances in stored
 // order (an attribute with one instance is an object, with several an array),
 // timestamps as "YYYY-MM-DDTHH:MM:SS.sssZ". Numbers are printed by
 // json_format.hpp. With sys_attrs, createdAt/modifiedAt are included at every
@@ -67,7 +68,7 @@ struct EntitySerializeOptions {
 };
 
 boost::json::object entity_to_json(const Entity& e, const EntitySerializeOptions& options = {});
-// The JSON text; the same as to_json(entity_to_json(e, options)).
+// The JSON text; the same as to_json(entity_to_json(e, options)), written directly.
 std::string entity_to_text(const Entity& e, const EntitySerializeOptions& options = {});
 
 // One attribute (all its instances) in normalized form.

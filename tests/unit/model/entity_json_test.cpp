@@ -42,6 +42,9 @@ TEST(EntityJson, StoredFormKeepsSystemTimes) {
   Result<Entity> back = entity_from_text(entity_to_text(e, {.sys_attrs = true}), o);
   ASSERT_TRUE(back.ok()) << back.status().message();
   EXPECT_EQ(*back, e);
+  // The direct writer and the json::object path agree.
+  EXPECT_EQ(entity_to_text(e, {.sys_attrs = true}), to_json(entity_to_json(e, {.sys_attrs = true})));
+  EXPECT_EQ(entity_to_text(e), to_json(entity_to_json(e)));
   // Without read_sys_attrs, input system times are ignored.
   Result<Entity> plain = entity_from_text(entity_to_text(e, {.sys_attrs = true}));
   EXPECT_EQ(plain->created_at_ms, 0);
