@@ -178,11 +178,8 @@ Status insert_text(Database& db, int64_t series_id, const Measurement& m) {
 }
 
 // The measurements of one series within a batch, in batch order.
-Status append_series(Database& db, ts::WriteCache& cache, size_t chunk_points, const std::vector<Measurement>& batch,
+Status append_series(Database& db, ts::SeriesEntry& e, size_t chunk_points, const std::vector<Measurement>& batch,
                      const uint32_t* idx, size_t n) {
-  Result<ts::SeriesEntry*> entry = resolve(db, cache, batch[idx[0]].key);
-  if (!entry.ok()) return entry.status();
-  ts::SeriesEntry& e = **entry;
   std::string blob;
   int64_t max_ms = std::numeric_limits<int64_t>::min();
   size_t head_added = 0;
@@ -234,14 +231,29 @@ Status append_series(Database& db, ts::WriteCache& cache, size_t chunk_points, c
 }
 
 Status append_batch(Database& db, ts::WriteCache& cache, size_t chunk_points, const std::vector<Measurement>& batch) {
-  // Group by series, keeping batch order inside each series.
+  // Group by series, keeping batch order inside each series: resolve each
+  // key once through the cache (a hash lookup), then sort by entry address,
+  // which is cheaper than comparing four strings per step.
+  std::vector<ts::SeriesEntry*> entry(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (i > 0 && batch[i].key == batch[i - 1].key) {
+      entry[i] = entry[i - 1];
+      continue;
+    }
+    Result<ts::SeriesEntry*> e = resolve(db, cache, batch[i].key);
+    if (!e.ok()) return e.status();
+    entry[i] = e.value();
+  }
   std::vector<uint32_t> idx(batch.size());
   std::iota(idx.begin(), idx.end(), 0u);
-  std::stable_sort(idx.begin(), idx.end(), [&](uint32_t a, uint32_t b) { return batch[a].key < batch[b].key; });
+  std::stable_sort(idx.begin(), idx.end(), [&](uint32_t a, uint32_t b) { return entry[a] < entry[b]; });
   for (size_t begin = 0; begin < idx.size();) {
     size_t end = begin + 1;
-    while (end < idx.size() && batch[idx[end]].key == batch[idx[begin]].key) ++end;
-    if (Status s = append_series(db, cache, chunk_points, batch, idx.data() + begin, end - begin); !s.ok()) return s;
+    while (end < idx.size() && entry[idx[end]] == entry[idx[begin]]) ++end;
+    if (Status s = append_series(db, *entry[idx[begin]], chunk_points, batch, idx.data() + begin, end - begin);
+        !s.ok()) {
+      return s;
+    }
     begin = end;
   }
   return {};
