@@ -35,6 +35,10 @@ struct BenchMqttOptions {
   double warmup_s = 1;             // publishing before measurement starts (not counted)
   double drain_s = 2;              // after publishing stops, wait this long without progress
   std::string topic_prefix = "urbis-bench";
+  // Publish JSON measurements {"observedAt":<ms>,"v":<n>} instead of the binary
+  // latency header, e.g. to <ingest prefix>/default/BenchMeter to load the
+  // durable ingest path. Subscribers then count nothing (use --subscribers 0).
+  bool json_payload = false;
   std::string version = "5";       // "5" or "3.1.1"
   std::optional<std::string> username;
   std::optional<std::string> password;

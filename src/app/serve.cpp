@@ -106,12 +106,13 @@ int run_serve(const ServeFlags& flags) {
     ULOG_ERROR("cannot open history: {}", history.status().message());
     return 1;
   }
-  std::unique_ptr<ingest::JsonIngestSink> ingest_sink;
-  if (opts.ingest.enabled) {
-    ingest_sink = std::make_unique<ingest::JsonIngestSink>(opts.ingest.topic_prefix, **history, **entities, clock);
-  }
   security::ConfigAuthorizer auth(opts.mqtt);
   net::IoPool pool(opts.threads);
+  std::unique_ptr<ingest::JsonIngestSink> ingest_sink;  // declared before the broker, which uses it
+  if (opts.ingest.enabled) {
+    ingest_sink = std::make_unique<ingest::JsonIngestSink>(opts.ingest.topic_prefix, **history, **entities, clock,
+                                                           pool.context(0).get_executor());
+  }
   mqtt::Broker broker(opts.mqtt, auth, store->get(), pool, clock);
   broker.set_ingest(ingest_sink.get());
   if (auto st = broker.load(); !st.ok()) {

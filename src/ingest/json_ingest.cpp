@@ -1,5 +1,6 @@
 #include "ingest/json_ingest.hpp"
 
+#include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -139,8 +140,8 @@ Result<Decoded> decode_json_measurements(std::string_view topic_rest, std::strin
 }
 
 JsonIngestSink::JsonIngestSink(std::string prefix, tsdb::TimeSeriesStore& history, model::EntityStore& state,
-                               const Clock& clock)
-    : prefix_(std::move(prefix) + "/"), history_(history), state_(state), clock_(clock) {}
+                               const Clock& clock, boost::asio::any_io_executor exec)
+    : prefix_(std::move(prefix) + "/"), exec_(std::move(exec)), history_(history), state_(state), clock_(clock) {}
 
 bool JsonIngestSink::wants(std::string_view topic) const {
   return topic.size() > prefix_.size() && topic.compare(0, prefix_.size(), prefix_) == 0;
@@ -201,9 +202,68 @@ void JsonIngestSink::ingest(const mqtt::ClientIdentity& who, const mqtt::Message
   if (d.state.attributes.empty()) {
     finish(Status::Ok());
   } else {
-    state_.upsert(d.tenant, std::move(d.state), /*merge_existing=*/true,
-                  [finish](Result<model::WriteOutcome> r) { finish(r.status()); });
+    queue_state(std::move(d.tenant), std::move(d.state), finish);
   }
+}
+
+void JsonIngestSink::queue_state(std::string tenant, model::Entity patch, Done done) {
+  std::string key = tenant + '\n' + patch.id;
+  {
+    std::lock_guard lock(state_mu_);
+    auto& p = pending_state_[key];
+    if (p.in_flight) {
+      // Merge into what waits for the next write; the newest reading of an
+      // attribute wins.
+      if (!p.patch) {
+        p.patch = std::move(patch);
+      } else {
+        for (auto& [name, instances] : patch.attributes) {
+          auto& have = p.patch->attributes[name];
+          if (have.empty() || !have.front().observed_at_ms || !instances.front().observed_at_ms ||
+              *instances.front().observed_at_ms >= *have.front().observed_at_ms) {
+            have = std::move(instances);
+          }
+        }
+      }
+      p.waiters.push_back(std::move(done));
+      return;
+    }
+    p.in_flight = true;
+  }
+  std::vector<Done> waiters;
+  waiters.push_back(std::move(done));
+  write_state(key, std::move(tenant), std::move(patch), std::move(waiters));
+}
+
+void JsonIngestSink::write_state(const std::string& key, std::string tenant, model::Entity patch,
+                                 std::vector<Done> waiters) {
+  state_.upsert(tenant, std::move(patch), /*merge_existing=*/true,
+                [this, key, tenant, waiters = std::move(waiters)](Result<model::WriteOutcome> r) mutable {
+                  Status st = r.status();
+                  std::optional<model::Entity> next;
+                  std::vector<Done> next_waiters;
+                  {
+                    std::lock_guard lock(state_mu_);
+                    auto it = pending_state_.find(key);
+                    if (it->second.patch) {
+                      next = std::move(it->second.patch);
+                      it->second.patch.reset();
+                      next_waiters.swap(it->second.waiters);
+                    } else {
+                      pending_state_.erase(it);
+                    }
+                  }
+                  for (auto& w : waiters) w(st);
+                  // This runs on the store's writer thread, where a write
+                  // could block on its own full queue: issue the next one
+                  // from an I/O thread.
+                  if (next) {
+                    boost::asio::post(exec_, [this, key, tenant = std::move(tenant), patch = std::move(*next),
+                                              w = std::move(next_waiters)]() mutable {
+                      write_state(key, std::move(tenant), std::move(patch), std::move(w));
+                    });
+                  }
+                });
 }
 
 }  // namespace urbis::ingest

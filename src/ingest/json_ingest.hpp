@@ -23,7 +23,12 @@
 // reconnect is stored once. Readings without observedAt have no key.
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
+
 #include <atomic>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -54,8 +59,10 @@ Result<Decoded> decode_json_measurements(std::string_view topic_rest, std::strin
 class JsonIngestSink final : public mqtt::IngestSink {
  public:
   // `prefix` without a trailing slash, e.g. "urbis/ingest". The stores and the
-  // clock must outlive the sink.
-  JsonIngestSink(std::string prefix, tsdb::TimeSeriesStore& history, model::EntityStore& state, const Clock& clock);
+  // clock must outlive the sink. `exec` runs follow-up state writes (never on
+  // the store's writer thread, which must not wait on its own queue).
+  JsonIngestSink(std::string prefix, tsdb::TimeSeriesStore& history, model::EntityStore& state, const Clock& clock,
+                 boost::asio::any_io_executor exec);
 
   bool wants(std::string_view topic) const override;
   void ingest(const mqtt::ClientIdentity& who, const mqtt::MessagePtr& msg, Done done) override;
@@ -64,7 +71,24 @@ class JsonIngestSink final : public mqtt::IngestSink {
   uint64_t rejected() const { return rejected_.load(std::memory_order_relaxed); }
 
  private:
+  // Entity state writes are coalesced per entity: while one upsert of an
+  // entity is being committed, later readings of it are merged into one
+  // pending patch, written as one upsert when the first commits. A sensor
+  // sending hundreds of readings a second costs one state write per commit
+  // cycle, not one per reading; each reading is still acknowledged only
+  // after the write that contains it committed.
+  struct PendingState {
+    bool in_flight = false;
+    std::optional<model::Entity> patch;  // merged readings waiting for the next write
+    std::vector<Done> waiters;           // their completions
+  };
+  void write_state(const std::string& key, std::string tenant, model::Entity patch, std::vector<Done> waiters);
+  void queue_state(std::string tenant, model::Entity patch, Done done);
+
   std::string prefix_;  // with trailing '/'
+  boost::asio::any_io_executor exec_;
+  std::mutex state_mu_;
+  std::unordered_map<std::string, PendingState> pending_state_;  // guarded by state_mu_; key tenant + '\n' + id
   tsdb::TimeSeriesStore& history_;
   model::EntityStore& state_;
   const Clock& clock_;
