@@ -295,6 +295,7 @@ Result<std::unique_ptr<SqliteTimeSeriesStore>> SqliteTimeSeriesStore::open(const
   Result<Database> db = Database::open(path, dbo);
   if (!db.ok()) return db.status();
   if (Status s = db->migrate(ts::migrations()); !s.ok()) return s;
+  if (Status s = ts::upgrade_minute_rollups(*db); !s.ok()) return s;
   // Ingest touches a leaf page per series in ts_head and ts_idempotency on
   // every commit; SQLite's default 2 MB page cache then re-reads them from the
   // OS on every batch. A larger cache and less frequent checkpoints (the WAL

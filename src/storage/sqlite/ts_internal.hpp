@@ -101,6 +101,11 @@ Status seal_head(Database& db, int64_t series_id, size_t chunk_points);
 // minutes into `out`; kCorruption on any inconsistency.
 Status decode_minutes(std::string_view blob, tsdb::Buckets& out);
 
+// Finishes schema step 2 on a file migrated from version 1: packs the old
+// per-minute rows (ts_rollup_1m_v1) into hour blobs and drops them, in one
+// transaction. No-op when there is nothing to convert.
+Status upgrade_minute_rollups(Database& db);
+
 // Adds one numeric value to both rollup tiers (upsert).
 Status rollup_add(Database& db, int64_t series_id, int64_t t_ms, double v);
 

@@ -52,9 +52,12 @@ constexpr Migration kMigrations[] = {
      "CREATE INDEX ts_text_series_t ON ts_text(series_id, t_ms);"
      "CREATE TABLE ts_rollup_1m("
      "  series_id INTEGER NOT NULL,"
-     "  hour_ms INTEGER NOT NULL,"
-     "  bytes BLOB NOT NULL,"
-     "  PRIMARY KEY(series_id, hour_ms)) WITHOUT ROWID;"
+     "  period_ms INTEGER NOT NULL,"
+     "  n INTEGER NOT NULL,"
+     "  vsum REAL NOT NULL,"
+     "  vmin REAL NOT NULL,"
+     "  vmax REAL NOT NULL,"
+     "  PRIMARY KEY(series_id, period_ms)) WITHOUT ROWID;"
      "CREATE TABLE ts_rollup_1h("
      "  series_id INTEGER NOT NULL,"
      "  period_ms INTEGER NOT NULL,"
@@ -68,6 +71,17 @@ constexpr Migration kMigrations[] = {
      "  key TEXT NOT NULL,"
      "  t_ms INTEGER NOT NULL,"
      "  PRIMARY KEY(series_id, key)) WITHOUT ROWID;"},
+    // Version 2: minute rollups packed per (series, hour) with the chunk codec
+    // (a row per minute cost ten times the raw points). The old rows are kept
+    // aside under ts_rollup_1m_v1 and converted by upgrade_minute_rollups()
+    // (C++: SQL cannot encode chunks) right after migrating.
+    {2,
+     "ALTER TABLE ts_rollup_1m RENAME TO ts_rollup_1m_v1;"
+     "CREATE TABLE ts_rollup_1m("
+     "  series_id INTEGER NOT NULL,"
+     "  hour_ms INTEGER NOT NULL,"
+     "  bytes BLOB NOT NULL,"
+     "  PRIMARY KEY(series_id, hour_ms)) WITHOUT ROWID;"},
 };
 
 void put_le64(std::string& out, uint64_t x) {
@@ -209,6 +223,44 @@ Status merge_minutes(Database& db, int64_t series_id, const tsdb::Buckets& minut
     if (!s.ok()) return s;
   }
   return {};
+}
+
+Status upgrade_minute_rollups(Database& db) {
+  bool pending = false;
+  {
+    Result<Statement> st = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'ts_rollup_1m_v1'");
+    if (!st.ok()) return st.status();
+    Result<bool> row = st->step();
+    if (!row.ok()) return row.status();
+    pending = row.value();
+  }
+  if (!pending) return {};
+  // One transaction: a crash leaves the old rows in place for the next open.
+  Result<Transaction> tx = Transaction::begin(db);
+  if (!tx.ok()) return tx.status();
+  Result<Statement> st =
+      db.prepare("SELECT series_id, period_ms, n, vsum, vmin, vmax FROM ts_rollup_1m_v1 ORDER BY series_id, period_ms");
+  if (!st.ok()) return st.status();
+  int64_t series = -1;
+  tsdb::Buckets minutes;
+  auto flush_series = [&]() -> Status {
+    Status s = minutes.empty() ? Status() : merge_minutes(db, series, minutes);
+    minutes.clear();
+    return s;
+  };
+  Status rows = each_row(*st, [&](Statement& row) -> Status {
+    if (row.column_int64(0) != series) {
+      if (Status s = flush_series(); !s.ok()) return s;
+      series = row.column_int64(0);
+    }
+    tsdb::fold_row(minutes[row.column_int64(1)], static_cast<uint64_t>(row.column_int64(2)), column_double(row, 3),
+                   column_double(row, 4), column_double(row, 5));
+    return Status();
+  });
+  if (!rows.ok()) return rows;
+  if (Status s = flush_series(); !s.ok()) return s;
+  if (Status s = db.exec("DROP TABLE ts_rollup_1m_v1"); !s.ok()) return s;
+  return tx->commit();
 }
 
 Status rollup_add(Database& db, int64_t series_id, int64_t t_ms, double v) {

@@ -2,6 +2,7 @@
 // in-memory reference and SQLite. What charts, temporal queries and ingest
 // rely on must not depend on which store the composition root picked.
 // Expected answers are computed here, independently of any store.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -20,6 +21,7 @@
 
 #include "storage/sqlite/db.hpp"
 #include "storage/sqlite/time_series_sqlite.hpp"
+#include "storage/sqlite/ts_internal.hpp"
 #include "tsdb/memory_time_series_store.hpp"
 #include "tsdb/rollup_tiers.hpp"
 #include "tsdb/time_series_store.hpp"
@@ -757,6 +759,55 @@ TEST(SqliteTimeSeriesCrash, AcknowledgedBatchesSurviveKillAndReplaysAreStoredOnc
   ASSERT_TRUE(got.ok());
   ASSERT_EQ(got->size(), static_cast<size_t>(replay) * kPerBatch) << "each measurement exactly once";
   for (size_t i = 0; i < got->size(); ++i) ASSERT_EQ((*got)[i].t_ms, kT0 + static_cast<int64_t>(i) * 1000);
+}
+
+// A history.db of schema version 1 kept a row per minute; opening it converts
+// them into hour blobs and answers minute-tier queries as before.
+TEST(SqliteTimeSeriesMigration, Version1MinuteRowsAreConvertedOnOpen) {
+  TempDir dir;
+  const std::string path = dir.file("history.db");
+  const SeriesKey k = series();
+  std::vector<AggregateRow> want;
+  {
+    auto db = Database::open(path);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(db->migrate(storage::sqlite::ts::migrations().first(1)).ok());
+    ASSERT_TRUE(db->exec("INSERT INTO ts_series(id, tenant, entity_id, attribute, dataset_id, num_kind) "
+                         "VALUES(7, '', 'urn:ngsi-ld:Sensor:1', 'temperature', '', 0)")
+                    .ok());
+    for (int m = 0; m < 150; m += 3) {  // 2.5 hours, every third minute
+      AggregateRow r{kT0 + m * kMinuteMs, 4, 80.5 + m, 19.25, 21.5 + m};
+      want.push_back(r);
+      ASSERT_TRUE(db->exec(fmt::format("INSERT INTO ts_rollup_1m(series_id, period_ms, n, vsum, vmin, vmax) "
+                                       "VALUES(7, {}, {}, {}, {}, {})",
+                                       r.period_start_ms, r.count, r.sum, r.min, r.max))
+                      .ok());
+    }
+  }
+  auto store = SqliteTimeSeriesStore::open(path);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  auto rows = (*store)->aggregate(AggregateQuery{k, kT0 - kMinuteMs, kT0 + 3 * kHourMs, kMinuteMs});
+  ASSERT_TRUE(rows.ok()) << rows.status().message();
+  EXPECT_EQ(rows.value(), want);
+  // New points merge into the converted hour blobs.
+  std::atomic<bool> ok{false};
+  std::vector<Measurement> more;
+  for (int i = 0; i < 1024; ++i) more.push_back(num(k, kT0 + i * 1000, 1));  // seals: minutes 0..17
+  (*store)->append(std::move(more), [&](const Status& s) { ok = s.ok(); });
+  ASSERT_TRUE((*store)->flush().ok());
+  EXPECT_TRUE(ok);
+  rows = (*store)->aggregate(AggregateQuery{k, kT0 - kMinuteMs, kT0 + kMinuteMs, kMinuteMs});
+  ASSERT_TRUE(rows.ok()) << rows.status().message();
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].count, 4u + 60u);
+  EXPECT_EQ((*rows)[0].min, 1);
+  store->reset();
+  auto db = Database::open(path);
+  ASSERT_TRUE(db.ok());
+  auto v = db->schema_version();
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v.value(), SqliteTimeSeriesStore::schema_version());
+  EXPECT_EQ(v.value(), 2);
 }
 
 }  // namespace
