@@ -308,8 +308,18 @@ std::string format_datetime_ms(int64_t unix_ms) {
   unsigned m, d;
   civil_from_days(days, y, m, d);
   const int64_t secs = rem / 1000;
-  return fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}.{:03d}Z", y, m, d, secs / 3600, secs / 60 % 60,
-                     secs % 60, rem % 1000);
+  if (y < 0 || y > 9999) {
+    return fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}.{:03d}Z", y, m, d, secs / 3600, secs / 60 % 60,
+                       secs % 60, rem % 1000);
+  }
+  // Every stored entity carries several of these: format by hand.
+  char buf[25] = "0000-00-00T00:00:00.000Z";
+  auto put = [&](int pos, int64_t v, int width) {
+    for (int i = pos + width - 1; i >= pos; --i, v /= 10) buf[i] = static_cast<char>('0' + v % 10);
+  };
+  put(0, y, 4), put(5, m, 2), put(8, d, 2), put(11, secs / 3600, 2), put(14, secs / 60 % 60, 2), put(17, secs % 60, 2);
+  put(20, rem % 1000, 3);
+  return std::string(buf, 24);
 }
 
 Result<std::vector<AttributeInstance>> attribute_from_json(std::string_view name, const json::value& v,

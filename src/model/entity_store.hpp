@@ -10,7 +10,12 @@
 //   1. makes it visible to reads,
 //   2. calls `done` with the outcome (an API answers 2xx from here, never
 //      earlier: this is the durability promise),
-//   3. publishes exactly ONE ChangeEvent on the ChangeBus.
+//   3. publishes exactly ONE ChangeEvent on the ChangeBus (kEntityCreated,
+//      kEntityUpdated with the attribute names written, or kEntityDeleted;
+//      entity_json is the stored form: normalized JSON with createdAt and
+//      modifiedAt at every level).
+// A write that changes nothing (append with noOverwrite where every instance
+// exists) completes successfully without an event.
 // A failed write (I/O error, disk full) changes nothing, calls `done` with the
 // reason, and publishes nothing; later writes are attempted again (the store
 // degrades, it does not stop). `done` runs on the store's writer thread: it
@@ -126,7 +131,8 @@ class EntityStore {
   virtual void delete_entity(const std::string& tenant, const std::string& entity_id, WriteDone done) = 0;
 
   // Blocks until every write issued before the call has completed; returns the
-  // first failure since the previous flush, else ok.
+  // first storage failure (I/O error, disk full) since the previous flush, else
+  // ok. Refusals such as NotFound or AlreadyExists go to `done` only.
   [[nodiscard]] virtual Status flush() = 0;
   // Ok, or the reason writes are currently failing (I/O error, disk full).
   virtual Status health() const = 0;

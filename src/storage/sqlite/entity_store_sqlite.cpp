@@ -84,6 +84,12 @@ struct SqliteEntityStore::Op {
   std::string deleted_type;
 };
 
+uint64_t SqliteEntityStore::key_hash(const std::string& tenant, const std::string& id) {
+  // The length of the tenant keeps ("a", "bc") and ("ab", "c") apart.
+  const size_t h1 = std::hash<std::string>{}(tenant), h2 = std::hash<std::string>{}(id);
+  return (h1 * 0x9E3779B97F4A7C15ull) ^ h2 ^ (tenant.size() << 1);
+}
+
 int SqliteEntityStore::schema_version() { return std::rbegin(kMigrations)->version; }
 
 SqliteEntityStore::SqliteEntityStore(model::ChangeBus& bus, EntityStoreOptions options)
@@ -136,7 +142,7 @@ Status SqliteEntityStore::load(const std::string& path) {
 void SqliteEntityStore::submit(std::shared_ptr<Op> op) {
   {
     std::lock_guard lock(inflight_mu_);
-    ++inflight_[{op->tenant, op->id}];
+    ++inflight_[key_hash(op->tenant, op->id)];
   }
   writer_->submit([this, op](Database& db) { return execute(db, *op); },
                   [this, op](const Status& s) { complete(*op, s); });
@@ -145,7 +151,7 @@ void SqliteEntityStore::submit(std::shared_ptr<Op> op) {
 Result<std::shared_ptr<const Entity>> SqliteEntityStore::current(Database& db, const Op& op) {
   {
     std::lock_guard lock(inflight_mu_);
-    auto it = inflight_.find({op.tenant, op.id});
+    auto it = inflight_.find(key_hash(op.tenant, op.id));
     if (it != inflight_.end() && it->second == 1) return index_.get(op.tenant, op.id);
   }
   // Another write to this entity is in flight: read inside the transaction.
@@ -292,7 +298,7 @@ void SqliteEntityStore::complete(Op& op, const Status& status) {
   {
     // After the index update: a later write's work item may now read memory.
     std::lock_guard lock(inflight_mu_);
-    auto it = inflight_.find({op.tenant, op.id});
+    auto it = inflight_.find(key_hash(op.tenant, op.id));
     if (it != inflight_.end() && --it->second == 0) inflight_.erase(it);
   }
   if (!status.ok()) {

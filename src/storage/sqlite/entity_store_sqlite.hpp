@@ -29,8 +29,9 @@
 // Thread-safety: all methods are thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <functional>
-#include <map>
+#include <unordered_map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -121,9 +122,12 @@ class SqliteEntityStore final : public model::EntityStore {
   const Clock& clock_;
   model::EntityIndex index_;
 
+  // Writes submitted and not yet completed, per hash of (tenant, id). Two
+  // entities sharing a hash only make a work item read SQLite instead of
+  // memory, which is always right: no need to store the keys themselves.
+  static uint64_t key_hash(const std::string& tenant, const std::string& id);
   std::mutex inflight_mu_;
-  // (tenant, id) -> writes submitted and not yet completed. Guarded by inflight_mu_.
-  std::map<std::pair<std::string, std::string>, int> inflight_;
+  std::unordered_map<uint64_t, int> inflight_;  // guarded by inflight_mu_
 
   std::unique_ptr<SqliteWriter> writer_;  // last: destroyed (drained) first
 };

@@ -8,6 +8,8 @@
 // once the write is visible.
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
 #include <cmath>
 #include <functional>
 #include <memory>
