@@ -71,6 +71,7 @@ struct SqliteEntityStore::Op {
   std::string attribute, dataset_id;
   bool all_instances = false;
   model::WriteDone done;
+  uint64_t seq = 0;  // call order, for the fault hook
 
   // Output of execute(), overwritten when the writer reruns it.
   Status logical;       // NotFound / AlreadyExists: nothing was written
@@ -140,6 +141,7 @@ Status SqliteEntityStore::load(const std::string& path) {
 }
 
 void SqliteEntityStore::submit(std::shared_ptr<Op> op) {
+  op->seq = ++write_seq_;
   {
     std::lock_guard lock(inflight_mu_);
     ++inflight_[key_hash(op->tenant, op->id)];
@@ -181,7 +183,7 @@ Status SqliteEntityStore::execute(Database& db, Op& op) {
   op.not_updated.clear();
   op.touched.clear();
   if (options_.fault_hook) {
-    if (Status s = options_.fault_hook(db); !s.ok()) return s;
+    if (Status s = options_.fault_hook(db, op.seq); !s.ok()) return s;
   }
   Result<std::shared_ptr<const Entity>> cur_r = current(db, op);
   if (!cur_r.ok()) return cur_r.status();

@@ -29,6 +29,7 @@
 // Thread-safety: all methods are thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <unordered_map>
@@ -56,10 +57,12 @@ struct EntityStoreOptions {
   // Must outlive the store.
   const Clock* clock = nullptr;
   // FOR TESTS: runs on the write connection inside every write's transaction
-  // before its statements; a non-ok status fails that write as an I/O error
-  // would (rolled back, `done` told, nothing published). A test may also run
-  // SQL here, e.g. PRAGMA max_page_count to simulate a full disk.
-  std::function<Status(Database&)> fault_hook;
+  // before its statements, with the write's sequence number (1 for the first
+  // write call on this store, in call order; a write may run twice, see
+  // writer.hpp). A non-ok status fails that write as an I/O error would
+  // (rolled back, `done` told, nothing published). A test may also run SQL
+  // here, e.g. PRAGMA max_page_count to simulate a full disk.
+  std::function<Status(Database&, uint64_t write_seq)> fault_hook;
 };
 
 class SqliteEntityStore final : public model::EntityStore {
@@ -129,6 +132,7 @@ class SqliteEntityStore final : public model::EntityStore {
   std::mutex inflight_mu_;
   std::unordered_map<uint64_t, int> inflight_;  // guarded by inflight_mu_
 
+  std::atomic<uint64_t> write_seq_{0};
   std::unique_ptr<SqliteWriter> writer_;  // last: destroyed (drained) first
 };
 

@@ -37,6 +37,8 @@ struct Backend {
       open;
 };
 
+void PrintTo(const Backend& b, std::ostream* os) { *os << b.name; }
+
 class EntityStoreSuite : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <future>
 
 #include "entity_store_test_util.hpp"
 
@@ -78,7 +79,7 @@ TEST_F(SqliteEntityStoreTest, StoredRowHasColumnsAndTheDocument) {
 TEST_F(SqliteEntityStoreTest, IoErrorRefusesWritesWithTheReasonAndReadsKeepWorking) {
   std::atomic<bool> failing{false};
   EntityStoreOptions o;
-  o.fault_hook = [&](Database&) { return failing ? IoError("injected: disk I/O error") : Status::Ok(); };
+  o.fault_hook = [&](Database&, uint64_t) { return failing ? IoError("injected: disk I/O error") : Status::Ok(); };
   auto s = open(std::move(o));
   ASSERT_TRUE(create(*s, R"({"id": "urn:a:1", "type": "T", "v": {"type": "Property", "value": 1}})").ok());
   ASSERT_TRUE(s->flush().ok());  // the create's event is out before we count
@@ -115,7 +116,7 @@ TEST_F(SqliteEntityStoreTest, IoErrorRefusesWritesWithTheReasonAndReadsKeepWorki
 TEST_F(SqliteEntityStoreTest, FullDiskRefusesWritesAndRecovers) {
   std::atomic<int> cap{0};  // max_page_count to set on the next write; 0 = leave
   EntityStoreOptions o;
-  o.fault_hook = [&](Database& db) -> Status {
+  o.fault_hook = [&](Database& db, uint64_t) -> Status {
     int c = cap.exchange(0);
     return c == 0 ? Status::Ok() : db.exec("PRAGMA max_page_count = " + std::to_string(c));
   };
@@ -135,6 +136,43 @@ TEST_F(SqliteEntityStoreTest, FullDiskRefusesWritesAndRecovers) {
                   .ok());
   s.reset();
   EXPECT_EQ(committed_ids(), (std::vector<std::string>{"urn:a:1", "urn:a:2"}));
+}
+
+// Several writes to one entity in one group commit, one of them failing: the
+// writer rolls the batch back and reruns it item by item; the writes after the
+// failed one must build on the state without it (they read the entity back
+// inside the transaction), and memory must match the file afterwards.
+TEST_F(SqliteEntityStoreTest, AFailedWriteAmongWritesToTheSameEntityLeavesTheOthersIntact) {
+  std::promise<void> queued;
+  std::shared_future<void> queued_f = queued.get_future().share();
+  EntityStoreOptions o;
+  o.writer.max_batch_delay = std::chrono::milliseconds(200);  // let the batch absorb writes 3..6
+  o.fault_hook = [&](Database&, uint64_t seq) -> Status {
+    if (seq == 2) queued_f.wait();  // hold the writer until writes 3..6 are queued
+    return seq == 4 ? IoError("injected failure of write 4") : Status::Ok();
+  };
+  auto s = open(std::move(o));
+  ASSERT_TRUE(create(*s, R"({"id": "urn:a:1", "type": "T"})").ok());  // write 1
+  std::vector<std::future<Result<WriteOutcome>>> results;
+  for (int i = 2; i <= 6; ++i) {
+    auto p = std::make_shared<std::promise<Result<WriteOutcome>>>();
+    results.push_back(p->get_future());
+    s->merge("", entity(R"({"id": "urn:a:1", "a)" + std::to_string(i) + R"(": {"type": "Property", "value": )" +
+                        std::to_string(i) + "}}", true),
+             [p](Result<WriteOutcome> r) { p->set_value(std::move(r)); });
+  }
+  queued.set_value();
+  for (int i = 2; i <= 6; ++i) {
+    Result<WriteOutcome> r = results[i - 2].get();
+    EXPECT_EQ(r.ok(), i != 4) << "write " << i << ": " << r.status().message();
+  }
+  auto e = s->get("", "urn:a:1");
+  std::vector<std::string> names;
+  for (const auto& [name, inst] : e->attributes) names.push_back(name);
+  EXPECT_EQ(names, (std::vector<std::string>{"a2", "a3", "a5", "a6"}));
+  s.reset();
+  auto again = open();
+  EXPECT_EQ(*again->get("", "urn:a:1"), *e) << "the file holds what memory held";
 }
 
 TEST_F(SqliteEntityStoreTest, RefusesACorruptDocumentNamingIt) {
