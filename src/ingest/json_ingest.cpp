@@ -30,14 +30,6 @@ Result<int64_t> time_of(const json::value& v, std::string_view what) {
   return InvalidArgument(std::string(what) + ": expected an ISO 8601 string or epoch milliseconds");
 }
 
-uint64_t fnv1a(std::string_view s, uint64_t h = 1469598103934665603ull) {
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
 }  // namespace
 
 Result<Decoded> decode_json_measurements(std::string_view topic_rest, std::string_view payload, int64_t now_ms,
@@ -117,14 +109,13 @@ Result<Decoded> decode_json_measurements(std::string_view topic_rest, std::strin
     } else {
       m.value = tsdb::Value::of_json(model::to_json(*v));
     }
+    // Keys are scoped to their series by the store (time_series_store.hpp),
+    // so they need not repeat the entity or attribute.
     if (!idempotency_key.empty()) {
-      m.idempotency_key = std::string(idempotency_key) + "/" + name;
+      m.idempotency_key = std::string(idempotency_key);
     } else if (attr_time) {
       // Same series, same instant: the same reading sent again.
-      char buf[17];
-      uint64_t h = fnv1a(name, fnv1a(out.entity_id, fnv1a(out.tenant)));
-      auto [p, e] = std::to_chars(buf, buf + sizeof buf, h, 16);
-      m.idempotency_key = "t:" + std::string(buf, p) + ":" + std::to_string(t);
+      m.idempotency_key = "t" + std::to_string(t);
     }
     out.measurements.push_back(std::move(m));
 

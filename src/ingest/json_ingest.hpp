@@ -17,10 +17,11 @@
 // commits. A reading never replaces a newer one in the current state (late
 // data only goes to history).
 //
-// Idempotency: with an explicit key (MQTT 5 user property "idempotency-key")
-// the key of each point is <key>/<attribute>; otherwise a reading that has
-// its own observedAt is keyed by series and time, so a replay after a
-// reconnect is stored once. Readings without observedAt have no key.
+// Idempotency (keys are per series in the store): with an explicit key (MQTT 5
+// user property "idempotency-key") every point of the message carries it;
+// otherwise a reading that has its own observedAt is keyed by its time, so a
+// replay after a reconnect is stored once. Readings without observedAt have
+// no key.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>

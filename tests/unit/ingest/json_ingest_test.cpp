@@ -25,9 +25,9 @@ TEST(JsonIngest, DecodesFlatAndDetailedAttributes) {
   EXPECT_EQ(by["temperature"].value, tsdb::Value::of(18.4));
   EXPECT_EQ(by["temperature"].observed_at_ms, 1795594400000);
   EXPECT_EQ(by["extra"].value, tsdb::Value::of_json(R"({"a":[1,2]})"));
-  // Readings with their own time are keyed by series and time; distinct per attribute.
-  EXPECT_FALSE(by["NO2"].idempotency_key.empty());
-  EXPECT_NE(by["NO2"].idempotency_key, by["ok"].idempotency_key);
+  // Readings with their own time are keyed by it (the store scopes keys per series).
+  EXPECT_EQ(by["NO2"].idempotency_key, "t1795594500000");
+  EXPECT_EQ(by["temperature"].idempotency_key, "t1795594400000");
   const auto* t = r->state.find("temperature");
   ASSERT_NE(t, nullptr);
   EXPECT_EQ(t->unit_code, "CEL");
@@ -46,8 +46,8 @@ TEST(JsonIngest, TimeDefaultsToArrivalWithoutKey) {
 TEST(JsonIngest, ExplicitKeyNamesEachPoint) {
   auto r = decode_json_measurements("default/T/x", R"({"a":1,"b":2})", 0, "dev7-seq-99");
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->measurements[0].idempotency_key, "dev7-seq-99/a");
-  EXPECT_EQ(r->measurements[1].idempotency_key, "dev7-seq-99/b");
+  EXPECT_EQ(r->measurements[0].idempotency_key, "dev7-seq-99");
+  EXPECT_EQ(r->measurements[1].idempotency_key, "dev7-seq-99");
 }
 
 TEST(JsonIngest, BadInputNamesTheProblem) {
