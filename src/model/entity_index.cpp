@@ -190,6 +190,9 @@ Result<QueryResult> EntityIndex::query(const std::string& tenant, const EntityQu
 
   // Candidates in id order: from the most selective index the query names.
   std::vector<const Node*> candidates;
+  // Nodes whose geo predicate the R-tree stage already proved (near, point
+  // geometries): the exact check would only repeat it.
+  std::vector<const Node*> geo_proved;
   const IdSet* single = nullptr;  // iterate a set directly instead of copying it
   bool all = false;
   if (!q.ids.empty()) {
@@ -200,8 +203,18 @@ Result<QueryResult> EntityIndex::query(const std::string& tenant, const EntityQu
     if (rt != t->geo.end()) {
       const geo::Box box = q.geo->relation == GeoRelation::kNear ? geo::box_around(*ref, *q.geo->max_distance_m)
                                                                  : q.geo->geometry.bounds();
-      rt->second.query(bgi::intersects(box), boost::make_function_output_iterator(
-                                                  [&](const RtreeValue& v) { candidates.push_back(v.second); }));
+      const GeoQuery& g = *q.geo;
+      rt->second.query(bgi::intersects(box), boost::make_function_output_iterator([&](const RtreeValue& v) {
+        // A point's box is the point: decide `near` here, without touching the
+        // entity (a cache miss or several per candidate on a large city).
+        const geo::Box& b = v.first;
+        if (ref && b.min_corner().x() == b.max_corner().x() && b.min_corner().y() == b.max_corner().y()) {
+          const double d = geo::haversine_m(*ref, b.min_corner());
+          if ((g.max_distance_m && d > *g.max_distance_m) || (g.min_distance_m && d < *g.min_distance_m)) return;
+          geo_proved.push_back(v.second);
+        }
+        candidates.push_back(v.second);
+      }));
     }
   } else if (!q.types.empty() || !q.attributes.empty()) {
     const auto& m = !q.types.empty() ? t->by_type : t->by_attr;
@@ -219,9 +232,11 @@ Result<QueryResult> EntityIndex::query(const std::string& tenant, const EntityQu
   if (!single && !all) {
     std::sort(candidates.begin(), candidates.end(), ById());
     candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+    std::sort(geo_proved.begin(), geo_proved.end());  // by address, for binary search
   }
 
-  auto consider = [&](const Slot& s) -> Status {
+  auto consider = [&](const Node* n) -> Status {
+    const Slot& s = n->second;
     const Entity& e = *s.entity;
     if (!q.types.empty() && std::none_of(q.types.begin(), q.types.end(), [&](const std::string& ty) {
           return e.has_type(ty);
@@ -235,7 +250,7 @@ Result<QueryResult> EntityIndex::query(const std::string& tenant, const EntityQu
         return InvalidArgument("idPattern '" + q.id_pattern + "' could not be evaluated: " + err.what());
       }
     }
-    if (q.geo) {
+    if (q.geo && !std::binary_search(geo_proved.begin(), geo_proved.end(), n)) {
       bool hit = false;
       for (const GeoEntry& g : s.geo) {
         if (g.property == q.geo->property && geo_match(*q.geo, ref ? &*ref : nullptr, *g.geometry)) {
@@ -246,20 +261,20 @@ Result<QueryResult> EntityIndex::query(const std::string& tenant, const EntityQu
       if (!hit) return Status::Ok();
     }
     if (q.filter && !q.filter(e)) return Status::Ok();
-    const size_t n = out.total++;
-    if (n >= q.offset && n - q.offset < q.limit) out.entities.push_back(s.entity);
+    const size_t rank = out.total++;
+    if (rank >= q.offset && rank - q.offset < q.limit) out.entities.push_back(s.entity);
     return Status::Ok();
   };
 
   if (all) {
-    for (const auto& [id, s] : t->by_id)
-      if (Status st = consider(s); !st.ok()) return st;
+    for (const Node& n : t->by_id)
+      if (Status st = consider(&n); !st.ok()) return st;
   } else if (single) {
     for (const Node* n : *single)
-      if (Status st = consider(n->second); !st.ok()) return st;
+      if (Status st = consider(n); !st.ok()) return st;
   } else {
     for (const Node* n : candidates)
-      if (Status st = consider(n->second); !st.ok()) return st;
+      if (Status st = consider(n); !st.ok()) return st;
   }
   return out;
 }
