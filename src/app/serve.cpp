@@ -100,6 +100,11 @@ int run_serve(const ServeFlags& flags) {
   storage::sqlite::TimeSeriesOptions history_opts;
   history_opts.synchronous = sync;
   history_opts.clock = &clock;
+  constexpr int64_t kDayMs = 24 * 3600 * 1000LL;
+  history_opts.retention.raw_ms = opts.storage.raw_retention_days * kDayMs;
+  history_opts.retention.minute_ms = opts.storage.minute_retention_days * kDayMs;
+  history_opts.retention.hour_ms = opts.storage.hour_retention_days * kDayMs;
+  history_opts.retention.idempotency_ms = opts.storage.idempotency_days * kDayMs;
   auto history = storage::sqlite::SqliteTimeSeriesStore::open(
       (data / storage::sqlite::SqliteTimeSeriesStore::kFileName).string(), history_opts);
   if (!history.ok()) {
@@ -111,7 +116,7 @@ int run_serve(const ServeFlags& flags) {
   std::unique_ptr<ingest::JsonIngestSink> ingest_sink;  // declared before the broker, which uses it
   if (opts.ingest.enabled) {
     ingest_sink = std::make_unique<ingest::JsonIngestSink>(opts.ingest.topic_prefix, **history, **entities, clock,
-                                                           pool.context(0).get_executor());
+                                                           pool.context(0).get_executor(), &bus);
   }
   mqtt::Broker broker(opts.mqtt, auth, store->get(), pool, clock);
   broker.set_ingest(ingest_sink.get());

@@ -85,6 +85,12 @@ struct StorageOptions {
   // "normal": durable against a process crash (kill -9), may lose the last
   // commits on power loss; "full": also survives power loss, slower.
   std::string synchronous = "normal";
+  // How long history is kept per tier, in days; 0 = forever.
+  uint32_t raw_retention_days = 30;      // raw points
+  uint32_t minute_retention_days = 365;  // 1-minute rollups
+  uint32_t hour_retention_days = 0;      // 1-hour rollups
+  // How long idempotency keys are remembered, in days; 0 = as long as raw points.
+  uint32_t idempotency_days = 0;
 };
 
 struct Options {

@@ -14,6 +14,12 @@ namespace {
 
 constexpr size_t kMaxHistoryPoints = 100000;
 
+// "default" names the default tenant, as in ingest topics.
+std::string tenant_of(const Request& req) {
+  std::string t(req.query_param("tenant").value_or(""));
+  return t == "default" ? std::string() : t;
+}
+
 Response bad_request(std::string_view detail, std::string_view field) {
   return problem(bhttp::status::bad_request, "https://uri.etsi.org/ngsi-ld/errors/BadRequestData", "Bad request",
                  detail, {{"field", field}});
@@ -47,7 +53,7 @@ Status register_data_routes(Router& router, model::EntityStore& state, tsdb::Tim
   auto st = router.add(bhttp::verb::get, "/api/v1/entities/{entityId}",
                        "Current state of one entity (NGSI-LD normalized JSON); ?tenant=",
                        [&state](const Request& req) {
-                         std::string tenant(req.query_param("tenant").value_or(""));
+                         std::string tenant = tenant_of(req);
                          std::string id(*req.param("entityId"));
                          auto e = state.get(tenant, id);
                          if (!e) {
@@ -65,7 +71,7 @@ Status register_data_routes(Router& router, model::EntityStore& state, tsdb::Tim
       bhttp::verb::get, "/api/v1/history/{entityId}/{attribute}",
       "History of one attribute; ?tenant=&from=&to=&limit=&order=asc|desc", [&history](const Request& req) {
         tsdb::RangeQuery q;
-        q.key.tenant = std::string(req.query_param("tenant").value_or(""));
+        q.key.tenant = tenant_of(req);
         q.key.entity_id = std::string(*req.param("entityId"));
         q.key.attribute = std::string(*req.param("attribute"));
         q.key.dataset_id = std::string(req.query_param("datasetId").value_or(""));

@@ -2,7 +2,7 @@
 // API (issue 5) serves the same data in its standard form:
 //   GET /api/v1/entities/{entityId}                     current state (NGSI-LD normalized JSON)
 //   GET /api/v1/history/{entityId}/{attribute}          history points
-// Both take ?tenant= (default tenant without it). History takes from/to (ISO
+// Both take ?tenant= (the default tenant without it, or with tenant=default). History takes from/to (ISO
 // 8601 or epoch ms, [from, to)), limit and order=asc|desc.
 #pragma once
 

@@ -131,8 +131,13 @@ Result<Decoded> decode_json_measurements(std::string_view topic_rest, std::strin
 }
 
 JsonIngestSink::JsonIngestSink(std::string prefix, tsdb::TimeSeriesStore& history, model::EntityStore& state,
-                               const Clock& clock, boost::asio::any_io_executor exec)
-    : prefix_(std::move(prefix) + "/"), exec_(std::move(exec)), history_(history), state_(state), clock_(clock) {}
+                               const Clock& clock, boost::asio::any_io_executor exec, model::ChangeBus* bus)
+    : prefix_(std::move(prefix) + "/"),
+      exec_(std::move(exec)),
+      history_(history),
+      state_(state),
+      clock_(clock),
+      bus_(bus) {}
 
 bool JsonIngestSink::wants(std::string_view topic) const {
   return topic.size() > prefix_.size() && topic.compare(0, prefix_.size(), prefix_) == 0;
@@ -189,7 +194,23 @@ void JsonIngestSink::ingest(const mqtt::ClientIdentity& who, const mqtt::Message
     }
     if (call) call(result);
   };
-  history_.append(std::move(d.measurements), finish);
+  if (bus_) {
+    auto event = std::make_shared<model::ChangeEvent>();
+    event->kind = model::ChangeEvent::Kind::kMeasurements;
+    event->tenant = d.tenant;
+    event->entity_id = d.entity_id;
+    event->entity_type = d.entity_type;
+    for (const auto& m : d.measurements) event->attributes.push_back(m.key.attribute);
+    history_.append(std::move(d.measurements), [this, finish, event](const Status& st) {
+      if (st.ok()) {
+        event->at_unix_ms = clock_.unix_ms();
+        bus_->publish(*event);
+      }
+      finish(st);
+    });
+  } else {
+    history_.append(std::move(d.measurements), finish);
+  }
   if (d.state.attributes.empty()) {
     finish(Status::Ok());
   } else {

@@ -37,6 +37,7 @@
 
 #include "common/clock.hpp"
 #include "common/status.hpp"
+#include "model/change_events.hpp"
 #include "model/entity_store.hpp"
 #include "mqtt/broker/ingest.hpp"
 #include "tsdb/time_series_store.hpp"
@@ -62,8 +63,10 @@ class JsonIngestSink final : public mqtt::IngestSink {
   // `prefix` without a trailing slash, e.g. "urbis/ingest". The stores and the
   // clock must outlive the sink. `exec` runs follow-up state writes (never on
   // the store's writer thread, which must not wait on its own queue).
+  // `bus` (may be null) gets one kMeasurements event per stored message, after
+  // the history commit; the entity store publishes the state changes itself.
   JsonIngestSink(std::string prefix, tsdb::TimeSeriesStore& history, model::EntityStore& state, const Clock& clock,
-                 boost::asio::any_io_executor exec);
+                 boost::asio::any_io_executor exec, model::ChangeBus* bus = nullptr);
 
   bool wants(std::string_view topic) const override;
   void ingest(const mqtt::ClientIdentity& who, const mqtt::MessagePtr& msg, Done done) override;
@@ -93,6 +96,7 @@ class JsonIngestSink final : public mqtt::IngestSink {
   tsdb::TimeSeriesStore& history_;
   model::EntityStore& state_;
   const Clock& clock_;
+  model::ChangeBus* bus_;
   std::atomic<uint64_t> accepted_{0};
   std::atomic<uint64_t> rejected_{0};
 };
