@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "testutil/temp_dir.hpp"
 #include "mqtt/broker/memory_broker_store.hpp"
 #include "storage/sqlite/broker_store_sqlite.hpp"
 #include "storage/sqlite/db.hpp"
@@ -14,20 +15,10 @@
 namespace urbis::mqtt {
 namespace {
 
-class TempDir {
+// Files of this suite live under urbis-broker-XXXXXX.
+class TempDir : public testutil::TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "urbis-broker-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data()) != nullptr ? tmpl : std::string();
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
+  TempDir() : testutil::TempDir("urbis-broker") {}
 };
 
 // How each implementation is made; `reopen` gives a fresh instance over the

@@ -1,4 +1,5 @@
 // The SQLite layer: statements, transactions, schema migrations.
+#include "testutil/temp_dir.hpp"
 #include "storage/sqlite/db.hpp"
 
 #include <gtest/gtest.h>
@@ -11,20 +12,10 @@
 namespace urbis::storage::sqlite {
 namespace {
 
-class TempDir {
+// Files of this suite live under urbis-db-XXXXXX.
+class TempDir : public testutil::TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "urbis-db-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data()) != nullptr ? tmpl : std::string();
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
+  TempDir() : testutil::TempDir("urbis-db") {}
 };
 
 Database open_ok(const std::string& path, const DatabaseOptions& o = {}) {

@@ -1,4 +1,5 @@
 // SqliteWriter: ordering, group commit, completion status, flush, failures.
+#include "testutil/temp_dir.hpp"
 #include "storage/sqlite/writer.hpp"
 
 #include <gtest/gtest.h>
@@ -16,20 +17,10 @@
 namespace urbis::storage::sqlite {
 namespace {
 
-class TempDir {
+// Files of this suite live under urbis-writer-XXXXXX.
+class TempDir : public testutil::TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "urbis-writer-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data()) != nullptr ? tmpl : std::string();
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
+  TempDir() : testutil::TempDir("urbis-writer") {}
 };
 
 class SqliteWriterTest : public ::testing::Test {

@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "testutil/temp_dir.hpp"
 #include "storage/sqlite/db.hpp"
 #include "storage/sqlite/time_series_sqlite.hpp"
 #include "storage/sqlite/ts_internal.hpp"
@@ -32,20 +33,10 @@ namespace {
 using storage::sqlite::Database;
 using storage::sqlite::SqliteTimeSeriesStore;
 
-class TempDir {
+// Files of this suite live under urbis-tsdb-XXXXXX.
+class TempDir : public testutil::TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "urbis-tsdb-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data()) != nullptr ? tmpl : std::string();
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
+  TempDir() : testutil::TempDir("urbis-tsdb") {}
 };
 
 // 2026-01-01T00:00:00Z: a day (and hour, minute) boundary.
