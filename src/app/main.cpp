@@ -12,6 +12,7 @@
 int main(int argc, char** argv) {
   CLI::App app{"Urbis: an open smart-city IoT platform (MQTT broker, storage, NGSI-LD) in one binary"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("urbis ") + URBIS_VERSION);
 
   urbis::app::ServeFlags serve_flags;
   auto* serve = app.add_subcommand("serve", "run the node: MQTT broker, HTTP API, embedded store");
