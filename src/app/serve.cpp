@@ -222,8 +222,8 @@ int run_serve(const ServeFlags& flags) {
                 ULOG_ERROR("SIGHUP: configuration not reloaded: {}", reloaded.status().message());
               } else {
                 // Listeners, data dir and threads need a restart; limits, users and ACL do not.
+                auth.update(reloaded->mqtt);  // first: the broker re-checks subscriptions against it
                 broker.update_options(reloaded->mqtt);
-                auth.update(reloaded->mqtt);
                 log::set_level(reloaded->log_level);
                 ULOG_INFO("SIGHUP: configuration reloaded (limits, users, ACL, log level)");
               }

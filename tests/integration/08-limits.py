@@ -214,5 +214,33 @@ def receive_maximum_exceeded_disconnects_0x93(ctx):
     _still_serving(ctx, b)
 
 
+@case(urbis_only=True)
+def acl_tightened_by_sighup_drops_existing_subscriptions(ctx):
+    topic = ctx.topic("acl/city/a")
+    base = topic.rsplit("/", 2)[0]
+    config = {"mqtt": {"acl": [{"user": "anonymous", "pattern": base + "/#", "access": "readwrite"}]}}
+    b = ctx.new_broker(config=config)
+    sub = ctx.raw_connect(5, broker=b)
+    sub.subscribe((topic, 1))
+    pub = ctx.raw_connect(5, broker=b)
+    pub.publish(topic, b"before", qos=1)
+    assert sub.expect_publish().payload == b"before"
+    # Read access withdrawn, write kept; SIGHUP reloads the file.
+    b.config = {"mqtt": {"acl": [{"user": "anonymous", "pattern": base + "/#", "access": "write"}]}}
+    with open(os.path.join(b.dir, "urbis.toml"), "w") as f:
+        f.write(to_toml(b.config) + "\n")
+    b.proc.send_signal(signal.SIGHUP)
+    time.sleep(1.0)
+    pub.publish(topic, b"after", qos=1)
+    try:
+        p = sub.expect_publish(timeout=1.5)
+        raise AssertionError("still delivered after the ACL withdrew read access: %r" % p)
+    except AssertionError as e:
+        if "still delivered" in str(e):
+            raise
+    # A new subscription is refused too.
+    sub.subscribe((topic, 1), expect_codes=[0x87])
+
+
 if __name__ == "__main__":
     run()

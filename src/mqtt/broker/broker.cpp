@@ -41,8 +41,19 @@ std::shared_ptr<const MqttOptions> Broker::options() const {
 }
 
 void Broker::update_options(const MqttOptions& opts) {
-  std::lock_guard lock(opts_mu_);
-  opts_ = std::make_shared<MqttOptions>(opts);
+  {
+    std::lock_guard lock(opts_mu_);
+    opts_ = std::make_shared<MqttOptions>(opts);
+  }
+  // Existing subscriptions are held to the (possibly tightened) ACL too.
+  // REQUIRES: the authorizer was updated before this call.
+  for (size_t i = 0; i < threads_.size(); ++i) {
+    asio::post(pool_.context(i), [this, i] {
+      std::vector<std::shared_ptr<Connection>> conns;
+      for (Connection* c = threads_[i].head; c; c = c->next) conns.push_back(c->shared_from_this());
+      for (auto& c : conns) c->recheck_subscriptions();
+    });
+  }
 }
 
 int64_t Broker::uptime_s() const {

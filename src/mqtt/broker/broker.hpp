@@ -67,7 +67,9 @@ class Broker {
   // `sink` must outlive the broker. Null: no topic is ingested.
   void set_ingest(IngestSink* sink) { ingest_ = sink; }
 
-  // Applies the options that can change at run time (SIGHUP): limits, users, ACL.
+  // Applies the options that can change at run time (SIGHUP): limits, users, ACL;
+  // connected clients lose subscriptions the authorizer no longer allows.
+  // REQUIRES: the authorizer was updated first.
   void update_options(const MqttOptions& opts);
 
   const Stats& stats() const { return stats_; }

@@ -55,6 +55,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Keep-alive / CONNECT timeout check, called by the per-thread sweep.
   void check_timeouts(std::chrono::steady_clock::time_point now);
 
+  // Drops the session's subscriptions that the authorizer no longer allows
+  // (after an ACL reload, or when a stored session is resumed). Runs on this
+  // connection's thread.
+  void recheck_subscriptions();
+
   // Resumes reading after back-pressure paused it.
   void resume_reading();
 

@@ -138,6 +138,10 @@ void Connection::handle_connect(Connect& c) {
              c.client_id, version_ == Version::v5 ? "5" : "3.1.1", keep_alive_,
              attach.present ? "resumed" : "new");
 
+  // A resumed session keeps only what this client may still read: the ACL
+  // may have changed while it was away (or across a restart).
+  if (attach.present) recheck_subscriptions();
+
   // MQTT-4.4.0-1: resend unacknowledged PUBLISH (DUP) and PUBREL, in order.
   {
     std::lock_guard lock(session_->mu);

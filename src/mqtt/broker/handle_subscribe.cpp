@@ -67,6 +67,29 @@ void Connection::handle_subscribe(Subscribe& s) {
   }
 }
 
+void Connection::recheck_subscriptions() {
+  if (state_ != State::kConnected || !session_) return;
+  std::vector<std::string> filters;
+  {
+    std::lock_guard lock(session_->mu);
+    for (auto& [f, o] : session_->subscriptions) filters.push_back(f);
+  }
+  for (auto& f : filters) {
+    std::string_view group, real;
+    bool valid;
+    bool shared = TopicTree::split_shared(f, group, real, valid);
+    if (broker_.auth_.may_subscribe(identity_, principal_, shared ? real : std::string_view(f))) continue;
+    ULOG_INFO("mqtt {}: '{}' may no longer subscribe to '{}': subscription removed", transport_->remote_endpoint(),
+              identity_.client_id, f);
+    broker_.tree_.unsubscribe(session_.get(), f);
+    {
+      std::lock_guard lock(session_->mu);
+      session_->subscriptions.erase(f);
+    }
+    broker_.unpersist_subscription(*session_, f);
+  }
+}
+
 void Connection::handle_unsubscribe(Unsubscribe& u) {
   Unsuback ack;
   ack.packet_id = u.packet_id;
