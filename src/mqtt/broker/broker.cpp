@@ -24,26 +24,25 @@ bool has_wildcard(std::string_view f) { return f.find_first_of("+#") != std::str
 thread_local uint64_t Broker::tls_store_writes_ = 0;
 
 Broker::Broker(const MqttOptions& opts, Authorizer& auth, BrokerStore* store, net::IoPool& pool, const Clock& clock)
-    : opts_(std::make_shared<MqttOptions>(opts)),
+    : opts_(nullptr),
       auth_(auth),
       store_(store),
       pool_(pool),
       clock_(clock),
       stats_(pool.size()),
       started_(std::chrono::steady_clock::now()),
-      threads_(pool.size()) {}
+      threads_(pool.size()) {
+  opts_versions_.push_back(std::make_unique<const MqttOptions>(opts));
+  opts_.store(opts_versions_.back().get(), std::memory_order_release);
+}
 
 Broker::~Broker() = default;
-
-std::shared_ptr<const MqttOptions> Broker::options() const {
-  std::lock_guard lock(opts_mu_);
-  return opts_;
-}
 
 void Broker::update_options(const MqttOptions& opts) {
   {
     std::lock_guard lock(opts_mu_);
-    opts_ = std::make_shared<MqttOptions>(opts);
+    opts_versions_.push_back(std::make_unique<const MqttOptions>(opts));
+    opts_.store(opts_versions_.back().get(), std::memory_order_release);
   }
   // Existing subscriptions are held to the (possibly tightened) ACL too.
   // REQUIRES: the authorizer was updated before this call.
@@ -94,8 +93,9 @@ MessagePtr Broker::from_stored(const StoredMessage& s) {
   return m;
 }
 
-void Broker::persist_session(const Session& s) {
+void Broker::persist_session(Session& s) {
   if (!store_ || !s.persistent) return;
+  s.stored = true;
   StoredSession ss;
   ss.client_id = s.client_id();
   ss.protocol_version = static_cast<uint8_t>(s.version);
@@ -122,11 +122,11 @@ void Broker::store_erase_queued(const Session& s, uint64_t seq) {
   if (store_ && seq) store_->erase_queued(s.client_id(), seq);
 }
 
-void Broker::persist_subscription(const Session& s, const std::string& filter, const SubOptions& o) {
+void Broker::persist_subscription(Session& s, const std::string& filter, const SubOptions& o) {
   if (!store_) return;
   {
     // Only persistent sessions are stored.
-    std::lock_guard lock(const_cast<Session&>(s).mu);
+    std::lock_guard lock(s.mu);
     if (!s.persistent) return;
   }
   StoredSubscription sub{filter, o.qos, o.no_local, o.retain_as_published, o.retain_handling, o.subscription_id};
@@ -157,6 +157,7 @@ Status Broker::load() {
     auto s = std::make_shared<Session>(ss.client_id);
     s->version = ss.protocol_version == 4 ? Version::v311 : Version::v5;
     s->persistent = true;
+    s->stored = true;
     s->expiry_interval = ss.expiry_interval;
     // A session that was connected when the process died counts as
     // disconnected since now: its clients get the full expiry to come back.
@@ -275,15 +276,14 @@ void Broker::accept(std::unique_ptr<net::Transport> transport) {
 bool Broker::admit(const std::string& ip) {
   auto opts = options();
   std::lock_guard lock(admit_mu_);
-  size_t total = 0;
-  for (auto& [k, v] : per_ip_) total += v;
-  if (opts->max_connections && total >= opts->max_connections) return false;
+  if (opts->max_connections && admitted_ >= opts->max_connections) return false;
   auto& n = per_ip_[ip];
   if (opts->max_connections_per_ip && n >= opts->max_connections_per_ip) {
     if (n == 0) per_ip_.erase(ip);
     return false;
   }
   ++n;
+  ++admitted_;
   return true;
 }
 
@@ -291,6 +291,7 @@ void Broker::release(const std::string& ip, bool refused) {
   connections_.fetch_sub(1, std::memory_order_relaxed);
   if (refused) return;
   std::lock_guard lock(admit_mu_);
+  --admitted_;
   auto it = per_ip_.find(ip);
   if (it != per_ip_.end() && --it->second == 0) per_ip_.erase(it);
 }
@@ -389,15 +390,16 @@ Broker::Attach Broker::attach_session(const std::shared_ptr<Connection>& conn, c
                                                  o.subscription_id});
       }
     }
-  } else if (was_persistent && store_) {
+  } else if (s.stored) {
     store_->erase_session(s.client_id());
+    s.stored = false;
   }
   return a;
 }
 
 void Broker::discard_session(const SessionPtr& s) {
   std::map<std::string, SubOptions> subs;
-  bool persistent;
+  bool stored;
   {
     std::lock_guard lock(s->mu);
     s->discarded = true;
@@ -407,11 +409,11 @@ void Broker::discard_session(const SessionPtr& s) {
     s->inflight.clear();
     s->qos2_incoming.clear();
     if (s->expiry_timer) s->expiry_timer->cancel();
-    persistent = s->persistent;
+    stored = std::exchange(s->stored, false);
   }
   for (auto& [f, o] : subs) tree_.unsubscribe(s.get(), f);
-  if (store_ && persistent) store_->erase_session(s->client_id());
-  if (store_ && !persistent) store_->erase_session(s->client_id());  // harmless if absent
+  // Clean sessions were never written: no store work on their disconnect.
+  if (store_ && stored) store_->erase_session(s->client_id());
 }
 
 void Broker::detach_session(const SessionPtr& s, const Connection* conn, std::unique_ptr<Will> will, bool send_will,
@@ -426,7 +428,7 @@ void Broker::detach_session(const SessionPtr& s, const Connection* conn, std::un
       s->conn.reset();
       s->set_online(false);
       s->flush_scheduled = false;
-      persistent = s->persistent && !stopping_.load() ? true : s->persistent;
+      persistent = s->persistent;
       version = s->version;
     }
   }

@@ -132,18 +132,22 @@ class Broker {
   void release(const std::string& ip, bool refused);
 
   // Persistence helpers (no-ops without a store).
-  void persist_session(const Session& s);  // REQUIRES: s.mu held
+  void persist_session(Session& s);  // REQUIRES: s.mu held
   void persist_queued(const Session& s, const Pending& p, uint16_t packet_id, bool pubrel_sent);
   void store_erase_queued(const Session& s, uint64_t seq);
-  void persist_subscription(const Session& s, const std::string& filter, const SubOptions& o);
+  void persist_subscription(Session& s, const std::string& filter, const SubOptions& o);
   void unpersist_subscription(const Session& s, const std::string& filter);
   static StoredMessage to_stored(const Message& m);
   static MessagePtr from_stored(const StoredMessage& m);
 
-  std::shared_ptr<const MqttOptions> options() const;
+  const MqttOptions* options() const { return opts_.load(std::memory_order_acquire); }
 
-  std::shared_ptr<const MqttOptions> opts_;  // swapped whole on reload; guarded by opts_mu_
-  mutable std::mutex opts_mu_;
+  // The options in force, read on every packet without a lock. A reload
+  // publishes a new version; old versions stay alive (reloads are rare and
+  // small) so a pointer read by a handler never dangles.
+  std::atomic<const MqttOptions*> opts_;
+  std::mutex opts_mu_;
+  std::vector<std::unique_ptr<const MqttOptions>> opts_versions_;  // guarded by opts_mu_
   Authorizer& auth_;
   BrokerStore* store_;
   IngestSink* ingest_ = nullptr;
@@ -161,6 +165,7 @@ class Broker {
 
   std::mutex admit_mu_;
   std::unordered_map<std::string, uint32_t> per_ip_;  // guarded by admit_mu_
+  size_t admitted_ = 0;                                // guarded by admit_mu_
   std::atomic<size_t> connections_{0};  // admitted transports
   std::atomic<size_t> connected_{0};    // completed CONNECT
 

@@ -83,6 +83,7 @@ class Session {
   std::shared_ptr<Connection> conn;      // owner, null while offline
   Version version = Version::v5;
   bool persistent = false;               // survives disconnect (expiry > 0 or clean session false)
+  bool stored = false;                   // the BrokerStore holds a row for it
   uint32_t expiry_interval = 0;          // seconds; 0xFFFFFFFF = never
   int64_t disconnected_unix_ms = 0;
   std::map<std::string, SubOptions> subscriptions;  // filter as given (incl. $share/...)
