@@ -38,7 +38,8 @@ namespace urbis::ngsild {
 
 namespace qast {
 struct Node;
-}
+struct TypeNode;
+}  // namespace qast
 
 // A parsed NGSI-LD q expression (the `q` parameter, also in subscriptions).
 class QExpression {
@@ -93,9 +94,8 @@ class TypeExpression {
   }
 
  private:
-  struct Node;
-  explicit TypeExpression(std::shared_ptr<const Node> root);
-  std::shared_ptr<const Node> root_;
+  explicit TypeExpression(std::shared_ptr<const qast::TypeNode> root);
+  std::shared_ptr<const qast::TypeNode> root_;
 };
 
 // The geo-query parameters of GET /entities and of a subscription's geoQ, validated together.
@@ -109,7 +109,22 @@ Result<model::GeoQuery> parse_geo_query(std::string_view georel, std::string_vie
                                         std::string_view coordinates, std::string_view geoproperty);
 Result<model::GeoQuery> parse_geo_query(std::string_view georel, std::string_view geometry,
                                         const boost::json::value& coordinates, std::string_view geoproperty);
+// Literal text coordinates (a const char* would convert to both of the above).
+inline Result<model::GeoQuery> parse_geo_query(std::string_view georel, std::string_view geometry,
+                                               const char* coordinates, std::string_view geoproperty) {
+  return parse_geo_query(georel, geometry, std::string_view(coordinates), geoproperty);
+}
+inline Result<model::GeoQuery> parse_geo_query(std::string_view georel, std::string_view geometry,
+                                               const std::string& coordinates, std::string_view geoproperty) {
+  return parse_geo_query(georel, geometry, std::string_view(coordinates), geoproperty);
+}
 // georel text back from a GeoQuery (for subscriptions' geoQ echo).
 std::string georel_to_string(const model::GeoQuery& q);
+
+// True when some instance of the entity's GeoProperty `q.property` satisfies
+// the relation (the subscription matcher's geoQ; GET /entities leaves geo to
+// the EntityStore's index). Instances whose value is not a valid geometry
+// never match.
+bool geo_matches(const model::GeoQuery& q, const model::Entity& e);
 
 }  // namespace urbis::ngsild
