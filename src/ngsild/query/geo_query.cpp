@@ -113,8 +113,12 @@ Result<model::GeoQuery> build(std::string_view georel, std::string_view geometry
   if (coordinates == nullptr || !coordinates->is_array()) return InvalidArgument("coordinates: not a JSON array");
   Result<model::geo::Geometry> g = model::geo::Geometry::from_type_and_coordinates(geometry, *coordinates);
   if (!g.ok()) {
-    const std::string m = g.status().message();
-    return InvalidArgument(m.starts_with("coordinates") ? m : "coordinates: " + m);
+    // The geometry parser names the position ("coordinates[0][2]: ..."):
+    // keep it after the parameter name, so that every message starts "coordinates: ".
+    std::string m = g.status().message();
+    if (m.starts_with("coordinates")) m.erase(0, std::string_view("coordinates").size());
+    if (m.starts_with(": ")) m.erase(0, 2);
+    return InvalidArgument("coordinates: " + m);
   }
   q.geometry = std::move(g.value());
   geoproperty = trim(geoproperty);

@@ -471,8 +471,8 @@ TEST(GeoQuery, Errors) {
       {"within", "Point", "1,2", "coordinates: not a JSON array"},
       {"within", "Point", "{\"a\":1}", "coordinates: not a JSON array"},
       {"within", "Point", "[200,1]", "coordinates: longitude 200 is outside"},
-      {"within", "Polygon", "[[[0,0],[1,0],[1,1]]]", "coordinates"},
-      {"within", "LineString", "[[0,0]]", "coordinates"},
+      {"within", "Polygon", "[[[0,0],[1,0],[1,1]]]", "coordinates: [0]: a Polygon ring needs at least 4 positions"},
+      {"within", "LineString", "[[0,0]]", "coordinates: a LineString needs at least 2 positions"},
   };
   for (const Case& c : cases) {
     Result<model::GeoQuery> g = parse_geo_query(c.georel, c.geometry, c.coordinates, "");
