@@ -202,8 +202,11 @@ void SubscriptionManager::stop() {
   if (thread_.joinable()) thread_.join();
   save_stats();
   (void)store_.flush();
-  std::lock_guard lock(qmu_);
-  started_ = false;
+  {
+    std::lock_guard lock(qmu_);
+    started_ = false;
+  }
+  q_idle_.notify_all();
 }
 
 void SubscriptionManager::on_event(const model::ChangeEvent& e) {
