@@ -50,35 +50,6 @@ bool selector_matches(const EntitySelector& s, const std::regex* pattern, const 
   return true;
 }
 
-bool geo_matches(const model::GeoQuery& q, const model::Entity& e) {
-  const std::string& prop = q.property.empty() ? std::string("location") : q.property;
-  auto it = e.attributes.find(prop);
-  if (it == e.attributes.end()) return false;
-  std::optional<model::geo::Point> ref = q.geometry.as_point();
-  for (const model::AttributeInstance& a : it->second) {
-    if (a.kind != model::AttributeKind::kGeoProperty) continue;
-    auto g = model::geo::Geometry::from_geojson(a.value);
-    if (!g.ok()) continue;
-    bool ok = false;
-    switch (q.relation) {
-      case model::GeoRelation::kNear: {
-        if (!ref) break;
-        const double d = model::geo::distance_m(*g, *ref);
-        ok = (!q.max_distance_m || d <= *q.max_distance_m) && (!q.min_distance_m || d >= *q.min_distance_m);
-        break;
-      }
-      case model::GeoRelation::kWithin: ok = model::geo::within(*g, q.geometry); break;
-      case model::GeoRelation::kContains: ok = model::geo::contains(*g, q.geometry); break;
-      case model::GeoRelation::kIntersects: ok = model::geo::intersects(*g, q.geometry); break;
-      case model::GeoRelation::kEquals: ok = model::geo::equals(*g, q.geometry); break;
-      case model::GeoRelation::kDisjoint: ok = model::geo::disjoint(*g, q.geometry); break;
-      case model::GeoRelation::kOverlaps: ok = model::geo::overlaps(*g, q.geometry); break;
-    }
-    if (ok) return true;
-  }
-  return false;
-}
-
 // What an event changed, per attribute: one of the kAttribute* triggers.
 struct Change {
   uint8_t entity = 0;  // kEntityCreated / kEntityUpdated / kEntityDeleted
