@@ -19,9 +19,6 @@ class NotifierSink final : public NotificationSink {
 
 }  // namespace
 
-std::unique_ptr<NotificationSink> notifier_sink(Notifier& n, SubscriptionManager& m) {
-  n.on_report([&m](const DeliveryReport& r) { m.report(r); });
-  return std::make_unique<NotifierSink>(n);
-}
+std::unique_ptr<NotificationSink> notifier_sink(Notifier& n) { return std::make_unique<NotifierSink>(n); }
 
 }  // namespace urbis::ngsild

@@ -185,8 +185,12 @@ class SubscriptionManager {
   std::thread thread_;
 };
 
-// Sends deliveries to `n` and feeds its reports to `m`. Call before
-// n.start(); both must outlive the returned sink.
-std::unique_ptr<NotificationSink> notifier_sink(Notifier& n, SubscriptionManager& m);
+// The production sink: deliveries go to `n` (which must outlive the sink).
+// Wiring, in app/:
+//   auto sink = ngsild::notifier_sink(notifier);
+//   ngsild::SubscriptionManager manager(*store, *sink, clock, lookup);
+//   notifier.on_report([&manager](const ngsild::DeliveryReport& r) { manager.report(r); });
+//   notifier.start(); manager.start(bus);
+std::unique_ptr<NotificationSink> notifier_sink(Notifier& n);
 
 }  // namespace urbis::ngsild

@@ -6,10 +6,14 @@
 
 #include <boost/json.hpp>
 
+#include <boost/asio/io_context.hpp>
+
+#include <future>
 #include <mutex>
 
 #include "ngsild/subscriptions/subscription.hpp"
 #include "ngsild/subscriptions/subscription_manager.hpp"
+#include "ngsild/subscriptions/subscription_routes.hpp"
 #include "storage/entity_store_test_util.hpp"
 #include "storage/sqlite/entity_store_sqlite.hpp"
 #include "storage/sqlite/subscription_store_sqlite.hpp"
@@ -538,6 +542,144 @@ TEST_F(SubscriptionMatchTest, DuplicateIdIsRefusedAndReplaceKeepsCounters) {
   create(R"({"id": "urn:a:1", "type": "A", "t": {"type": "Property", "value": 1}})");
   create(R"({"id": "urn:b:1", "type": "B", "t": {"type": "Property", "value": 1}})");
   EXPECT_EQ(notified_ids(), std::vector<std::string>{"urn:b:1"}) << "the index follows the new selector";
+}
+
+// ------------------------------------------------------------------ routes
+
+class SubscriptionRoutesTest : public SubscriptionMatchTest {
+ protected:
+  void SetUp() override {
+    SubscriptionMatchTest::SetUp();
+    ASSERT_TRUE(register_subscription_routes(router_, *manager_, resolver_, *entities_, clock_).ok());
+  }
+  http::Response call(http::bhttp::verb method, const std::string& target, const std::string& body = "",
+                      std::vector<std::pair<std::string, std::string>> headers = {}) {
+    http::Request req;
+    req.method = method;
+    req.target = target;
+    req.body = body;
+    if (!body.empty()) req.headers.set("Content-Type", "application/json");
+    for (auto& [k, v] : headers) req.headers.set(k, v);
+    std::promise<http::Response> p;
+    router_.dispatch(std::move(req), [&p](http::Response r) { p.set_value(std::move(r)); });
+    return p.get_future().get();
+  }
+  static std::string header(const http::Response& r, const std::string& name) {
+    for (const auto& [k, v] : r.headers)
+      if (k == name) return v;
+    return "";
+  }
+  static json::value body(const http::Response& r) { return json::parse(r.body); }
+
+  boost::asio::io_context io_;
+  ContextResolver resolver_{io_, ContextOptions{}};
+  http::Router router_;
+};
+
+using http::bhttp::status;
+using http::bhttp::verb;
+
+TEST_F(SubscriptionRoutesTest, CreateRetrieveDuplicate) {
+  const std::string doc = sub_doc(R"("id": "urn:s:r1", "entities": [{"type": "Sensor"}])");
+  auto r = call(verb::post, "/ngsi-ld/v1/subscriptions", doc);
+  ASSERT_EQ(r.status, status::created) << r.body;
+  EXPECT_EQ(header(r, "Location"), "/ngsi-ld/v1/subscriptions/urn:s:r1");
+  r = call(verb::post, "/ngsi-ld/v1/subscriptions", doc);
+  EXPECT_EQ(r.status, status::conflict);
+  EXPECT_EQ(body(r).at("type"), "https://uri.etsi.org/ngsi-ld/errors/AlreadyExists");
+  r = call(verb::get, "/ngsi-ld/v1/subscriptions/urn%3As%3Ar1");
+  ASSERT_EQ(r.status, status::ok) << r.body;
+  EXPECT_EQ(body(r).at("id"), "urn:s:r1");
+  EXPECT_EQ(body(r).at("status"), "active");
+  EXPECT_NE(header(r, "Link").find(kCoreContextUrl), std::string::npos);
+  r = call(verb::get, "/ngsi-ld/v1/subscriptions/urn:s:none");
+  EXPECT_EQ(r.status, status::not_found);
+  EXPECT_EQ(body(r).at("type"), "https://uri.etsi.org/ngsi-ld/errors/ResourceNotFound");
+}
+
+TEST_F(SubscriptionRoutesTest, BadRequestsNameTheMember) {
+  auto r = call(verb::post, "/ngsi-ld/v1/subscriptions", sub_doc(R"("entities": [{"id": "urn:x:1"}])"));
+  ASSERT_EQ(r.status, status::bad_request);
+  EXPECT_EQ(body(r).at("type"), "https://uri.etsi.org/ngsi-ld/errors/BadRequestData");
+  EXPECT_EQ(body(r).at("field"), "entities[0].type");
+  r = call(verb::post, "/ngsi-ld/v1/subscriptions", "{not json");
+  EXPECT_EQ(r.status, status::bad_request);
+  EXPECT_EQ(body(r).at("type"), "https://uri.etsi.org/ngsi-ld/errors/InvalidRequest");
+  r = call(verb::post, "/ngsi-ld/v1/subscriptions", sub_doc(R"("entities": [{"type": "T"}])"),
+           {{"Content-Type", "text/plain"}});
+  EXPECT_EQ(r.status, status::unsupported_media_type);
+  r = call(verb::post, "/ngsi-ld/v1/subscriptions",
+           R"({"@context": {}, "type": "Subscription", "entities": [{"type": "T"}],
+               "notification": {"endpoint": {"uri": "http://127.0.0.1:9/n"}}})");
+  EXPECT_EQ(r.status, status::bad_request) << "@context in an application/json body";
+  r = call(verb::get, "/ngsi-ld/v1/subscriptions?limit=abc");
+  EXPECT_EQ(r.status, status::bad_request);
+  EXPECT_EQ(body(r).at("field"), "limit");
+}
+
+TEST_F(SubscriptionRoutesTest, InlineContextNamesAreStoredExpandedAndCompactedBack) {
+  auto r = call(verb::post, "/ngsi-ld/v1/subscriptions",
+                R"({"@context": {"temp": "https://example.org/ns/temp", "Thermo": "https://example.org/ns/Thermo"},
+                    "id": "urn:s:ctx", "type": "Subscription", "entities": [{"type": "Thermo"}],
+                    "watchedAttributes": ["temp"],
+                    "notification": {"attributes": ["temp"], "endpoint": {"uri": "http://127.0.0.1:9/n"}}})",
+                {{"Content-Type", "application/ld+json"}});
+  ASSERT_EQ(r.status, status::created) << r.body;
+  auto s = manager_->get("", "urn:s:ctx");
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->entities[0].type, "https://example.org/ns/Thermo");
+  EXPECT_EQ(s->watched_attributes, std::vector<std::string>{"https://example.org/ns/temp"});
+  // Read with the core context: full IRIs.
+  r = call(verb::get, "/ngsi-ld/v1/subscriptions/urn:s:ctx");
+  ASSERT_EQ(r.status, status::ok);
+  EXPECT_EQ(body(r).at("watchedAttributes").as_array()[0], "https://example.org/ns/temp");
+  // A notification is compacted with the subscription's own @context.
+  create(R"({"id": "urn:t:1", "type": "https://example.org/ns/Thermo",
+             "https://example.org/ns/temp": {"type": "Property", "value": 3}})");
+  ASSERT_EQ(sink_.size(), 1u);
+  json::object data = sink_.bodies()[0]["data"].as_array()[0].as_object();
+  EXPECT_EQ(data["type"], "Thermo");
+  EXPECT_TRUE(data.contains("temp")) << json::serialize(data);
+}
+
+TEST_F(SubscriptionRoutesTest, ListPatchDeleteAndTenants) {
+  for (int i = 1; i <= 3; ++i) {
+    auto r = call(verb::post, "/ngsi-ld/v1/subscriptions",
+                  sub_doc(R"("id": "urn:s:)" + std::to_string(i) + R"(", "entities": [{"type": "T"}])"));
+    ASSERT_EQ(r.status, status::created) << r.body;
+  }
+  auto r = call(verb::get, "/ngsi-ld/v1/subscriptions?limit=2&offset=1&count=true");
+  ASSERT_EQ(r.status, status::ok) << r.body;
+  EXPECT_EQ(header(r, "NGSILD-Results-Count"), "3");
+  ASSERT_EQ(body(r).as_array().size(), 2u);
+  EXPECT_EQ(body(r).as_array()[0].at("id"), "urn:s:2");
+
+  r = call(verb::patch, "/ngsi-ld/v1/subscriptions/urn:s:2", R"({"isActive": false, "throttling": 5})");
+  ASSERT_EQ(r.status, status::no_content) << r.body;
+  r = call(verb::get, "/ngsi-ld/v1/subscriptions/urn:s:2");
+  EXPECT_EQ(body(r).at("status"), "paused");
+  EXPECT_EQ(body(r).at("throttling").to_number<double>(), 5.0);
+  r = call(verb::patch, "/ngsi-ld/v1/subscriptions/urn:s:2", R"({"throttling": 0})");
+  EXPECT_EQ(r.status, status::bad_request);
+  EXPECT_EQ(body(r).at("field"), "throttling");
+  r = call(verb::patch, "/ngsi-ld/v1/subscriptions/urn:s:none", R"({"isActive": true})");
+  EXPECT_EQ(r.status, status::not_found);
+
+  r = call(verb::delete_, "/ngsi-ld/v1/subscriptions/urn:s:2");
+  EXPECT_EQ(r.status, status::no_content);
+  r = call(verb::delete_, "/ngsi-ld/v1/subscriptions/urn:s:2");
+  EXPECT_EQ(r.status, status::not_found);
+
+  r = call(verb::get, "/ngsi-ld/v1/subscriptions", "", {{"NGSILD-Tenant", "nowhere"}});
+  EXPECT_EQ(r.status, status::not_found);
+  EXPECT_EQ(body(r).at("type"), "https://uri.etsi.org/ngsi-ld/errors/NonexistentTenant");
+  r = call(verb::post, "/ngsi-ld/v1/subscriptions", sub_doc(R"("id": "urn:s:t", "entities": [{"type": "T"}])"),
+           {{"NGSILD-Tenant", "city-b"}});
+  ASSERT_EQ(r.status, status::created);
+  r = call(verb::get, "/ngsi-ld/v1/subscriptions", "", {{"NGSILD-Tenant", "city-b"}});
+  ASSERT_EQ(r.status, status::ok);
+  ASSERT_EQ(body(r).as_array().size(), 1u);
+  EXPECT_EQ(body(r).as_array()[0].at("id"), "urn:s:t");
 }
 
 // ------------------------------------------------------------------ persistence
