@@ -1,0 +1,379 @@
+#include "ngsild/notify/notifier.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <atomic>
+#include <deque>
+#include <future>
+#include <optional>
+#include <random>
+#include <unordered_map>
+#include <utility>
+
+#include "common/clock.hpp"
+#include "common/log.hpp"
+#include "ngsild/notify/http_sender.hpp"
+#include "ngsild/notify/mqtt_sender.hpp"
+#include "ngsild/notify/queue_store.hpp"
+#include "ngsild/notify/target.hpp"
+
+namespace urbis::ngsild {
+
+namespace asio = boost::asio;
+using notify::PersistFlag;
+using notify::Strand;
+using notify::Target;
+
+namespace {
+
+std::string queue_key(const std::string& tenant, const std::string& subscription_id) {
+  std::string k;
+  k.reserve(tenant.size() + subscription_id.size() + 1);
+  k += tenant;
+  k += '\0';
+  k += subscription_id;
+  return k;
+}
+
+}  // namespace
+
+struct Notifier::Impl : std::enable_shared_from_this<Notifier::Impl> {
+  struct Item {
+    uint64_t seq = 0;
+    Delivery d;
+    PersistFlag persist;
+    std::optional<Result<Target>> target;  // parsed on the first attempt
+  };
+  // One subscription's FIFO. Only the head is ever in flight.
+  struct SubQueue {
+    explicit SubQueue(Strand s) : retry(s) {}
+    uint64_t id = 0;  // tells a completion for a forgotten queue from one for its successor
+    std::string tenant, subscription_id;
+    std::deque<Item> items;
+    bool in_flight = false;
+    bool waiting_retry = false;
+    uint32_t failures = 0;  // consecutive, for the backoff
+    asio::steady_timer retry;
+  };
+
+  Impl(asio::io_context& io, NotifierOptions o)
+      : io(io), options(std::move(o)), strand(asio::make_strand(io)), http(strand, options), mqtt(strand, options) {}
+
+  asio::io_context& io;
+  const NotifierOptions options;
+  Strand strand;
+  SystemClock clock;
+  std::function<void(const DeliveryReport&)> report_fn;
+
+  std::atomic<bool> stopped{false};
+  std::atomic<uint64_t> sent{0}, failed{0}, dropped{0}, queued{0};
+
+  // Strand-only state.
+  bool running = false;  // between start()'s and stop()'s strand tasks
+  bool closed = false;   // stop()'s strand task ran: the store belongs to stop() now
+  std::unique_ptr<notify::QueueStore> store;  // null in memory-only mode; set before running
+  notify::HttpSender http;
+  notify::MqttSender mqtt;
+  std::unordered_map<std::string, std::unique_ptr<SubQueue>> queues;
+  uint64_t next_seq = 1;
+  uint64_t next_queue_id = 1;
+  std::vector<uint64_t> pending_erase;
+  bool erase_posted = false;
+  std::mt19937_64 rng{std::random_device{}()};
+  std::chrono::steady_clock::time_point last_drop_log{};
+  uint64_t drops_unlogged = 0;
+  uint64_t persist_skipped = 0;
+
+  SubQueue& queue_for(const std::string& tenant, const std::string& sub) {
+    auto key = queue_key(tenant, sub);
+    auto it = queues.find(key);
+    if (it != queues.end()) return *it->second;
+    auto q = std::make_unique<SubQueue>(strand);
+    q->id = next_queue_id++;
+    q->tenant = tenant;
+    q->subscription_id = sub;
+    return *queues.emplace(std::move(key), std::move(q)).first->second;
+  }
+
+  void report(const std::string& tenant, const std::string& sub, bool ok, std::string error) {
+    if (!report_fn) return;
+    DeliveryReport r;
+    r.tenant = tenant;
+    r.subscription_id = sub;
+    r.ok = ok;
+    r.at_ms = clock.unix_ms();
+    r.error = std::move(error);
+    report_fn(r);
+  }
+
+  // The delivery is finished (sent, dropped, forgotten): its row goes, if it was written.
+  void settle(Item& item) {
+    int expected = notify::kNew;
+    if (item.persist->compare_exchange_strong(expected, notify::kSettled)) return;  // never written
+    if (!store) return;
+    pending_erase.push_back(item.seq);
+    if (!erase_posted) {
+      // Everything settled during this turn of the strand goes in one work item.
+      erase_posted = true;
+      asio::post(strand, [self = shared_from_this()] { self->flush_erases(); });
+    }
+  }
+
+  void flush_erases() {
+    erase_posted = false;
+    if (closed || pending_erase.empty() || !store) return;
+    if (store->erase(pending_erase)) {
+      pending_erase.clear();
+    } else if (!erase_posted) {
+      // Writer queue full: try again shortly; the rows cost a duplicate after a crash at worst.
+      erase_posted = true;
+      auto t = std::make_shared<asio::steady_timer>(strand, std::chrono::milliseconds(10));
+      t->async_wait([self = shared_from_this(), t](const boost::system::error_code&) { self->flush_erases(); });
+    }
+  }
+
+  // Adds to the tail, applying the bound. `persisted`: the row is already on disk (restart).
+  void push(Item item, bool persisted) {
+    SubQueue& q = queue_for(item.d.tenant, item.d.subscription_id);
+    if (!persisted && store) {
+      if (!store->insert(item.seq, item.d, clock.unix_ms(), item.persist)) {
+        if (persist_skipped++ % 1000 == 0) {
+          ULOG_WARN("notifier: queue database busy, {} deliveries kept in memory only", persist_skipped);
+        }
+      }
+    }
+    q.items.push_back(std::move(item));
+    ++queued;
+    const size_t bound = std::max<size_t>(1, options.max_queued_per_subscription);
+    while (q.items.size() > bound) {
+      // Never the head in flight: its outcome is about to be reported.
+      auto victim = q.items.begin() + (q.in_flight ? 1 : 0);
+      if (victim == q.items.end()) break;
+      Item gone = std::move(*victim);
+      q.items.erase(victim);
+      --queued;
+      ++dropped;
+      settle(gone);
+      log_drop(q);
+      report(q.tenant, q.subscription_id, false,
+             "dropped: more than " + std::to_string(bound) + " notifications waiting for this endpoint");
+    }
+  }
+
+  void log_drop(const SubQueue& q) {
+    ++drops_unlogged;
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_drop_log < std::chrono::seconds(10)) return;
+    last_drop_log = now;
+    ULOG_WARN("notifier: {} notification(s) dropped (queue full), latest for subscription {} of tenant '{}'",
+              drops_unlogged, q.subscription_id, q.tenant);
+    drops_unlogged = 0;
+  }
+
+  void pump(SubQueue& q) {
+    if (!running || q.in_flight || q.waiting_retry || q.items.empty()) return;
+    q.in_flight = true;
+    Item& head = q.items.front();
+    if (!head.target) head.target = notify::parse_target(head.d.endpoint.uri);
+    auto done = [self = shared_from_this(), key = queue_key(q.tenant, q.subscription_id), id = q.id,
+                 seq = head.seq](std::string error) { self->on_attempt(key, id, seq, std::move(error)); };
+    if (!head.target->ok()) {
+      asio::post(strand, [done, msg = head.target->status().message()] { done(msg); });
+      return;
+    }
+    const Target& t = head.target->value();
+    switch (t.kind) {
+      case Target::Kind::kHttp:
+      case Target::Kind::kHttps:
+        http.send(t, head.d, std::move(done));
+        break;
+      case Target::Kind::kMqtt:
+        mqtt.send(t, head.d, std::move(done));
+        break;
+      case Target::Kind::kMqtts:
+        asio::post(strand, [done] { done("mqtts:// endpoints are not supported yet"); });
+        break;
+    }
+  }
+
+  void on_attempt(const std::string& key, uint64_t id, uint64_t seq, std::string error) {
+    if (!running) return;  // stopped: the row stays for the next start
+    auto it = queues.find(key);
+    if (it == queues.end() || it->second->id != id) return;  // forgotten meanwhile
+    SubQueue& q = *it->second;
+    q.in_flight = false;
+    if (q.items.empty() || q.items.front().seq != seq) return;  // cannot happen: the head is never dropped
+    if (error.empty()) {
+      ++sent;
+      q.failures = 0;
+      Item done = std::move(q.items.front());
+      q.items.pop_front();
+      --queued;
+      settle(done);
+      report(q.tenant, q.subscription_id, true, {});
+      if (q.items.empty()) {
+        queues.erase(it);  // idle subscriptions cost nothing
+        return;
+      }
+      pump(q);
+      return;
+    }
+    ++failed;
+    ++q.failures;
+    report(q.tenant, q.subscription_id, false, error);
+    ULOG_DEBUG("notifier: subscription {} of tenant '{}': {} (attempt {})", q.subscription_id, q.tenant, error,
+               q.failures);
+    q.waiting_retry = true;
+    q.retry.expires_after(backoff(q.failures));
+    q.retry.async_wait([self = shared_from_this(), key, id](const boost::system::error_code& ec) {
+      if (ec || !self->running) return;
+      auto it = self->queues.find(key);
+      if (it == self->queues.end() || it->second->id != id) return;
+      it->second->waiting_retry = false;
+      self->pump(*it->second);
+    });
+  }
+
+  // Exponential, capped, with jitter in [b/2, b] so that subscriptions failing
+  // together do not retry in lockstep.
+  std::chrono::milliseconds backoff(uint32_t failures) {
+    int64_t b = std::max<int64_t>(1, options.retry_initial.count());
+    const int64_t cap = std::max<int64_t>(b, options.retry_max.count());
+    for (uint32_t i = 1; i < failures && b < cap; ++i) b *= 2;
+    b = std::min(b, cap);
+    std::uniform_int_distribution<int64_t> dist(b / 2, b);
+    return std::chrono::milliseconds(dist(rng));
+  }
+
+  void forget(const std::string& tenant, const std::string& sub) {
+    auto it = queues.find(queue_key(tenant, sub));
+    if (it != queues.end()) {
+      SubQueue& q = *it->second;
+      q.retry.cancel();
+      for (Item& item : q.items) {
+        int expected = notify::kNew;
+        item.persist->compare_exchange_strong(expected, notify::kSettled);
+      }
+      queued -= q.items.size();
+      queues.erase(it);
+    }
+    // Also rows not in memory (written before a restart and already settled
+    // in memory are gone too); submitted after every insert of this subscription.
+    if (store && !store->erase_subscription(tenant, sub)) {
+      ULOG_WARN("notifier: queue database busy; rows of deleted subscription {} will be dropped at next start", sub);
+    }
+  }
+};
+
+Notifier::Notifier(asio::io_context& io, NotifierOptions options)
+    : impl_(std::make_shared<Impl>(io, std::move(options))) {}
+
+Notifier::~Notifier() { stop(); }
+
+void Notifier::on_report(std::function<void(const DeliveryReport&)> f) { impl_->report_fn = std::move(f); }
+
+Status Notifier::start() {
+  if (impl_->stopped) return Status(Code::kInternal, "notifier: start() after stop()");
+  if (Status s = impl_->http.init(); !s.ok()) return s;
+  std::vector<notify::StoredDelivery> pending;
+  std::unique_ptr<notify::QueueStore> store;
+  if (!impl_->options.db_path.empty()) {
+    auto opened = notify::QueueStore::open(impl_->options.db_path, pending);
+    if (!opened.ok()) {
+      return Status(opened.status().code(),
+                    "notifier queue '" + impl_->options.db_path + "': " + opened.status().message());
+    }
+    store = std::move(opened).value();
+  }
+  if (!pending.empty()) {
+    ULOG_INFO("notifier: re-sending {} notification(s) left pending before the restart", pending.size());
+  }
+  asio::post(impl_->strand, [self = impl_, pending = std::move(pending), store = std::move(store)]() mutable {
+    if (self->closed) return;  // stop() came first; the rows stay on disk
+    self->store = std::move(store);
+    // Rows from before the restart go first, in their old order; anything
+    // enqueued before start() follows them.
+    std::unordered_map<std::string, std::unique_ptr<Impl::SubQueue>> early = std::move(self->queues);
+    self->queues.clear();
+    uint64_t max_seq = 0;
+    for (auto& sd : pending) max_seq = std::max(max_seq, sd.seq);
+    for (auto& sd : pending) {
+      Impl::Item item;
+      item.seq = sd.seq;
+      item.d = std::move(sd.d);
+      item.persist = std::make_shared<std::atomic<int>>(notify::kPersisted);
+      self->push(std::move(item), true);
+    }
+    self->next_seq = std::max(self->next_seq, max_seq + 1);
+    for (auto& [key, q] : early) {
+      self->queued -= q->items.size();
+      for (auto& item : q->items) {
+        item.seq = self->next_seq++;
+        self->push(std::move(item), false);
+      }
+    }
+    self->running = true;
+    for (auto& [key, q] : self->queues) self->pump(*q);
+  });
+  return Status::Ok();
+}
+
+void Notifier::stop() {
+  if (impl_->stopped.exchange(true)) return;
+  auto done = std::make_shared<std::promise<void>>();
+  auto finished = done->get_future();
+  asio::post(impl_->strand, [self = impl_, done] {
+    self->running = false;
+    self->closed = true;
+    for (auto& [key, q] : self->queues) q->retry.cancel();
+    self->http.close();
+    self->mqtt.close();
+    if (!self->pending_erase.empty() && self->store) {
+      (void)self->store->erase(std::move(self->pending_erase));
+      self->pending_erase.clear();
+    }
+    done->set_value();
+  });
+  // Waits for the strand only while some thread runs the io_context; the
+  // bound turns a caller bug (no thread runs it) into a log line, not a hang.
+  if (!impl_->io.stopped() &&
+      finished.wait_for(impl_->options.timeout + std::chrono::seconds(1)) != std::future_status::ready) {
+    ULOG_WARN("notifier: stop() did not reach the io thread; closing without it");
+  }
+  // After the strand task ran (or could not), nothing else touches the store:
+  // every strand handler checks `running` first.
+  if (finished.wait_for(std::chrono::seconds(0)) == std::future_status::ready && impl_->store) {
+    if (Status s = impl_->store->flush(); !s.ok()) ULOG_ERROR("notifier: queue database: {}", s.message());
+    impl_->store.reset();
+  }
+}
+
+void Notifier::enqueue(Delivery d) {
+  if (impl_->stopped) return;
+  asio::post(impl_->strand, [self = impl_, d = std::move(d)]() mutable {
+    if (self->closed) return;
+    Impl::Item item;
+    item.seq = self->next_seq++;
+    item.d = std::move(d);
+    item.persist = std::make_shared<std::atomic<int>>(notify::kNew);
+    const std::string tenant = item.d.tenant, sub = item.d.subscription_id;
+    self->push(std::move(item), false);
+    auto it = self->queues.find(queue_key(tenant, sub));
+    if (it != self->queues.end()) self->pump(*it->second);
+  });
+}
+
+void Notifier::forget(const std::string& tenant, const std::string& subscription_id) {
+  asio::post(impl_->strand, [self = impl_, tenant, subscription_id] {
+    if (!self->running) return;
+    self->forget(tenant, subscription_id);
+  });
+}
+
+Notifier::Stats Notifier::stats() const {
+  return Stats{impl_->sent.load(), impl_->failed.load(), impl_->dropped.load(), impl_->queued.load()};
+}
+
+}  // namespace urbis::ngsild
