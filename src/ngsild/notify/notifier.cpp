@@ -42,7 +42,7 @@ std::string queue_key(const std::string& tenant, const std::string& subscription
 struct Notifier::Impl : std::enable_shared_from_this<Notifier::Impl> {
   struct Item {
     uint64_t seq = 0;
-    Delivery d;
+    std::shared_ptr<const Delivery> d;  // immutable: the writer thread may read it too
     PersistFlag persist;
     std::optional<Result<Target>> target;  // parsed on the first attempt
   };
@@ -79,6 +79,9 @@ struct Notifier::Impl : std::enable_shared_from_this<Notifier::Impl> {
   std::unordered_map<std::string, std::unique_ptr<SubQueue>> queues;
   uint64_t next_seq = 1;
   uint64_t next_queue_id = 1;
+  std::vector<notify::PersistJob> to_persist;  // waiting for persist_delay
+  bool persist_armed = false;
+  asio::steady_timer persist_timer{strand};
   std::vector<uint64_t> pending_erase;
   bool erase_posted = false;
   std::mt19937_64 rng{std::random_device{}()};
@@ -121,6 +124,22 @@ struct Notifier::Impl : std::enable_shared_from_this<Notifier::Impl> {
     }
   }
 
+  // Writes what is still unsettled after persist_delay, in one work item.
+  void flush_persist() {
+    std::vector<notify::PersistJob> jobs;
+    jobs.reserve(to_persist.size());
+    for (auto& j : to_persist) {
+      if (j.flag->load() != notify::kSettled) jobs.push_back(std::move(j));
+    }
+    to_persist.clear();
+    if (jobs.empty() || !store) return;
+    const size_t n = jobs.size();
+    if (!store->insert(std::move(jobs))) {
+      persist_skipped += n;
+      ULOG_WARN("notifier: queue database busy, {} notification(s) kept in memory only so far", persist_skipped);
+    }
+  }
+
   void flush_erases() {
     erase_posted = false;
     if (closed || pending_erase.empty() || !store) return;
@@ -136,12 +155,16 @@ struct Notifier::Impl : std::enable_shared_from_this<Notifier::Impl> {
 
   // Adds to the tail, applying the bound. `persisted`: the row is already on disk (restart).
   void push(Item item, bool persisted) {
-    SubQueue& q = queue_for(item.d.tenant, item.d.subscription_id);
+    SubQueue& q = queue_for(item.d->tenant, item.d->subscription_id);
     if (!persisted && store) {
-      if (!store->insert(item.seq, item.d, clock.unix_ms(), item.persist)) {
-        if (persist_skipped++ % 1000 == 0) {
-          ULOG_WARN("notifier: queue database busy, {} deliveries kept in memory only", persist_skipped);
-        }
+      to_persist.push_back({item.seq, item.d, item.persist, clock.unix_ms()});
+      if (!persist_armed) {
+        persist_armed = true;
+        persist_timer.expires_after(options.persist_delay);
+        persist_timer.async_wait([self = shared_from_this()](const boost::system::error_code&) {
+          self->persist_armed = false;
+          if (!self->closed) self->flush_persist();
+        });
       }
     }
     q.items.push_back(std::move(item));
@@ -176,7 +199,7 @@ struct Notifier::Impl : std::enable_shared_from_this<Notifier::Impl> {
     if (!running || q.in_flight || q.waiting_retry || q.items.empty()) return;
     q.in_flight = true;
     Item& head = q.items.front();
-    if (!head.target) head.target = notify::parse_target(head.d.endpoint.uri);
+    if (!head.target) head.target = notify::parse_target(head.d->endpoint.uri);
     auto done = [self = shared_from_this(), key = queue_key(q.tenant, q.subscription_id), id = q.id,
                  seq = head.seq](std::string error) { self->on_attempt(key, id, seq, std::move(error)); };
     if (!head.target->ok()) {
@@ -187,10 +210,10 @@ struct Notifier::Impl : std::enable_shared_from_this<Notifier::Impl> {
     switch (t.kind) {
       case Target::Kind::kHttp:
       case Target::Kind::kHttps:
-        http.send(t, head.d, std::move(done));
+        http.send(t, *head.d, std::move(done));
         break;
       case Target::Kind::kMqtt:
-        mqtt.send(t, head.d, std::move(done));
+        mqtt.send(t, *head.d, std::move(done));
         break;
       case Target::Kind::kMqtts:
         asio::post(strand, [done] { done("mqtts:// endpoints are not supported yet"); });
@@ -302,7 +325,7 @@ Status Notifier::start() {
     for (auto& sd : pending) {
       Impl::Item item;
       item.seq = sd.seq;
-      item.d = std::move(sd.d);
+      item.d = std::make_shared<const Delivery>(std::move(sd.d));
       item.persist = std::make_shared<std::atomic<int>>(notify::kPersisted);
       self->push(std::move(item), true);
     }
@@ -327,6 +350,8 @@ void Notifier::stop() {
   asio::post(impl_->strand, [self = impl_, done] {
     self->running = false;
     self->closed = true;
+    self->persist_timer.cancel();
+    self->flush_persist();  // what is still pending must be on disk for the next start
     for (auto& [key, q] : self->queues) q->retry.cancel();
     self->http.close();
     self->mqtt.close();
@@ -356,9 +381,9 @@ void Notifier::enqueue(Delivery d) {
     if (self->closed) return;
     Impl::Item item;
     item.seq = self->next_seq++;
-    item.d = std::move(d);
+    item.d = std::make_shared<const Delivery>(std::move(d));
     item.persist = std::make_shared<std::atomic<int>>(notify::kNew);
-    const std::string tenant = item.d.tenant, sub = item.d.subscription_id;
+    const std::string tenant = item.d->tenant, sub = item.d->subscription_id;
     self->push(std::move(item), false);
     auto it = self->queues.find(queue_key(tenant, sub));
     if (it != self->queues.end()) self->pump(*it->second);

@@ -14,10 +14,13 @@
 // one at a time; different subscriptions proceed independently and in parallel
 // (on separate pooled connections).
 //
-// Durability without slowing the happy path. A delivery is sent at once and,
-// in parallel, written to the SQLite queue through the group-committing
-// SqliteWriter. When the send succeeds first, the insert is skipped; when the
-// insert committed first, a delete follows (both are batched by the writer).
+// Durability without slowing the happy path. A delivery is sent at once; the
+// deliveries not settled persist_delay later are written to the SQLite queue
+// in one work item of the group-committing SqliteWriter. A delivery that
+// succeeds before its row is written is never written; one whose row was
+// written is deleted after success (deletes are batched too). A crash within
+// persist_delay (plus one commit) of an enqueue can lose that notification;
+// after that, nothing is lost.
 // A failed head stays queued (in memory and on disk) and is retried with
 // exponential backoff plus jitter (retry_initial doubling up to retry_max); the
 // deliveries behind it wait. After a crash, start() re-sends the rows left on
@@ -104,6 +107,11 @@ struct NotifierOptions {
   size_t max_queued_per_subscription = 10000;
   // Whole attempt: connect + TLS handshake + request + response (or MQTT ack).
   std::chrono::milliseconds timeout{5000};
+  // How long a new delivery may stay in memory only. One that is delivered
+  // within this time is never written to disk (the happy path costs no
+  // SQLite work); the others are written in one group commit. It is also the
+  // window in which a crash (kill -9) can lose a notification.
+  std::chrono::milliseconds persist_delay{5};
   // Retry backoff of a failing subscription: doubles from retry_initial up to
   // retry_max, each wait drawn at random in [backoff/2, backoff].
   std::chrono::milliseconds retry_initial{500}, retry_max{60000};

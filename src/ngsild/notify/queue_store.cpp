@@ -122,28 +122,28 @@ Result<std::unique_ptr<QueueStore>> QueueStore::open(const std::string& path, st
   return std::unique_ptr<QueueStore>(new QueueStore(std::move(writer)));
 }
 
-bool QueueStore::insert(uint64_t seq, const Delivery& d, int64_t now_ms, PersistFlag flag) {
-  // The work reads the delivery through a copy it owns: the strand may have
-  // settled and freed the original by the time the writer runs.
-  auto row = std::make_shared<std::pair<Delivery, std::string>>(d, encode_endpoint(d.endpoint));
-  return writer_->try_submit([seq, row, now_ms, flag](Database& db) -> Status {
-    int expected = kNew;
-    // Settled first: sent (or dropped) before we got here, nothing to keep.
-    // Already kPersisted: this is the writer's savepoint re-run; write again.
-    if (!flag->compare_exchange_strong(expected, kPersisted) && expected == kSettled) return Status::Ok();
+bool QueueStore::insert(std::vector<PersistJob> jobs) {
+  return writer_->try_submit([jobs = std::move(jobs)](Database& db) -> Status {
     Result<Statement*> st = db.cached(kInsert);
     if (!st.ok()) return st.status();
     Statement& s = *st.value();
-    const Delivery& dv = row->first;
-    Status b;
-    if (!(b = s.bind(1, static_cast<int64_t>(seq))).ok()) return b;
-    if (!(b = s.bind_text(2, dv.tenant)).ok()) return b;
-    if (!(b = s.bind_text(3, dv.subscription_id)).ok()) return b;
-    if (!(b = s.bind_text(4, row->second)).ok()) return b;
-    if (!(b = s.bind_blob(5, dv.body)).ok()) return b;
-    if (!(b = s.bind_text(6, dv.link_header)).ok()) return b;
-    if (!(b = s.bind(7, now_ms)).ok()) return b;
-    return s.run();
+    for (const PersistJob& j : jobs) {
+      int expected = kNew;
+      // Settled first: sent (or dropped) before we got here, nothing to keep.
+      // Already kPersisted: this is the writer's savepoint re-run; write again.
+      if (!j.flag->compare_exchange_strong(expected, kPersisted) && expected == kSettled) continue;
+      const Delivery& dv = *j.d;
+      Status b;
+      if (!(b = s.bind(1, static_cast<int64_t>(j.seq))).ok()) return b;
+      if (!(b = s.bind_text(2, dv.tenant)).ok()) return b;
+      if (!(b = s.bind_text(3, dv.subscription_id)).ok()) return b;
+      if (!(b = s.bind_text(4, encode_endpoint(dv.endpoint))).ok()) return b;
+      if (!(b = s.bind_blob(5, dv.body)).ok()) return b;
+      if (!(b = s.bind_text(6, dv.link_header)).ok()) return b;
+      if (!(b = s.bind(7, j.enqueued_ms)).ok()) return b;
+      if (!(b = s.run()).ok()) return b;
+    }
+    return Status::Ok();
   });
 }
 

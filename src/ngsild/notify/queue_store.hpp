@@ -34,6 +34,14 @@ namespace urbis::ngsild::notify {
 enum PersistState : int { kNew = 0, kPersisted = 1, kSettled = 2 };
 using PersistFlag = std::shared_ptr<std::atomic<int>>;
 
+// A row to write, unless its delivery is settled by the time the writer runs.
+struct PersistJob {
+  uint64_t seq = 0;
+  std::shared_ptr<const Delivery> d;
+  PersistFlag flag;
+  int64_t enqueued_ms = 0;
+};
+
 struct StoredDelivery {
   uint64_t seq = 0;
   Delivery d;
@@ -45,8 +53,9 @@ class QueueStore {
   static Result<std::unique_ptr<QueueStore>> open(const std::string& path, std::vector<StoredDelivery>& pending);
   ~QueueStore();  // commits what is queued
 
-  // Writes the row unless `flag` is settled by then. False when the writer's queue was full.
-  bool insert(uint64_t seq, const Delivery& d, int64_t now_ms, PersistFlag flag);
+  // Writes the rows (one work item) except those settled by then. False when
+  // the writer's queue was full (nothing written).
+  bool insert(std::vector<PersistJob> jobs);
   bool erase(std::vector<uint64_t> seqs);
   bool erase_subscription(const std::string& tenant, const std::string& subscription_id);
   // Blocks until everything submitted is committed; the first error since the last flush.

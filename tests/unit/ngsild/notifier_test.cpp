@@ -14,8 +14,10 @@
 #include <unistd.h>
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
 
 #include <atomic>
@@ -80,7 +82,9 @@ class Receiver {
     std::string body;
   };
 
-  explicit Receiver(uint16_t port = 0) : port_(port == 0 ? free_port() : port) {
+  // With `tls`, the receiver speaks HTTPS with that server context.
+  explicit Receiver(uint16_t port = 0, asio::ssl::context* tls = nullptr)
+      : port_(port == 0 ? free_port() : port), tls_(tls) {
     thread_ = std::thread([this] { io_.run(); });
   }
   ~Receiver() {
@@ -114,6 +118,12 @@ class Receiver {
         s->close(ec);
       }
       sockets_.clear();
+      for (auto& s : tls_sockets_) {
+        boost::system::error_code ec;
+        s->next_layer().shutdown(tcp::socket::shutdown_both, ec);
+        s->next_layer().close(ec);
+      }
+      tls_sockets_.clear();
       ready.set_value();
     });
     ready.get_future().wait();
@@ -142,12 +152,24 @@ class Receiver {
       auto [ec, sock] = co_await acceptor_->async_accept(kAwait);
       if (ec) co_return;
       ++accepted_;
+      if (tls_ != nullptr) {
+        auto s = std::make_shared<asio::ssl::stream<tcp::socket>>(std::move(sock), *tls_);
+        tls_sockets_.push_back(s);
+        asio::co_spawn(io_, tls_session(s), asio::detached);
+        continue;
+      }
       auto s = std::make_shared<tcp::socket>(std::move(sock));
       sockets_.push_back(s);
       asio::co_spawn(io_, session(s), asio::detached);
     }
   }
-  asio::awaitable<void> session(std::shared_ptr<tcp::socket> s) {
+  asio::awaitable<void> tls_session(std::shared_ptr<asio::ssl::stream<tcp::socket>> s) {
+    auto [ec] = co_await s->async_handshake(asio::ssl::stream_base::server, kAwait);
+    if (ec) co_return;
+    co_await session(s);
+  }
+  template <typename Stream>
+  asio::awaitable<void> session(std::shared_ptr<Stream> s) {
     beast::flat_buffer buf;
     for (;;) {
       http::request<http::string_body> req;
@@ -177,7 +199,9 @@ class Receiver {
   asio::io_context io_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_{io_.get_executor()};
   std::optional<tcp::acceptor> acceptor_;
+  asio::ssl::context* tls_;
   std::vector<std::shared_ptr<tcp::socket>> sockets_;
+  std::vector<std::shared_ptr<asio::ssl::stream<tcp::socket>>> tls_sockets_;
   std::atomic<int> accepted_{0};
   mutable std::mutex mu_;
   std::vector<Request> requests_;
@@ -562,6 +586,60 @@ TEST(Notifier, BadEndpointIsReportedNotThrown) {
   EXPECT_NE(reports.all().front().error.find("gopher"), std::string::npos);
   n.forget("", "s");
   n.stop();
+}
+
+// A self-signed certificate for 127.0.0.1 (subjectAltName IP), made by the
+// `openssl` command; HTTPS tests are skipped when it cannot.
+TEST(Notifier, HttpsVerifiesTheReceiverWithTheConfiguredCa) {
+  testutil::TempDir dir;
+  const std::string cmd = "cd '" + dir.path() +
+                          "' && openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 2 "
+                          "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1";
+  if (std::system(cmd.c_str()) != 0) GTEST_SKIP() << "openssl could not make a test certificate";
+  asio::ssl::context server(asio::ssl::context::tls_server);
+  server.use_certificate_chain_file(dir.file("cert.pem"));
+  server.use_private_key_file(dir.file("key.pem"), asio::ssl::context::pem);
+  Receiver rx(0, &server);
+  rx.up();
+  const std::string url = "https://127.0.0.1:" + std::to_string(rx.port()) + "/secure";
+
+  {
+    // The system CAs do not know this certificate: a failure that says TLS.
+    IoThread t;
+    Reports reports;
+    Notifier n(t.io, fast_retry());
+    n.on_report(reports.sink());
+    ASSERT_TRUE(n.start().ok());
+    n.enqueue(make("s", url, 0));
+    ASSERT_TRUE(wait_until([&] { return reports.count(false) >= 1; }));
+    EXPECT_NE(reports.all().front().error.find("TLS"), std::string::npos) << reports.all().front().error;
+    EXPECT_EQ(rx.count(), 0u);
+    n.stop();
+  }
+  {
+    IoThread t;
+    Reports reports;
+    NotifierOptions o = fast_retry();
+    o.ca_file = dir.file("cert.pem");
+    Notifier n(t.io, o);
+    n.on_report(reports.sink());
+    ASSERT_TRUE(n.start().ok());
+    for (int i = 0; i < 5; ++i) n.enqueue(make("s", url, i));
+    ASSERT_TRUE(wait_until([&] { return reports.count(true) == 5; }));
+    EXPECT_EQ(sequence(rx.requests(), "s"), (std::vector<int64_t>{0, 1, 2, 3, 4}));
+    EXPECT_EQ(rx.requests().front().target, "/secure");
+    n.stop();
+  }
+}
+
+TEST(Notifier, StartFailsOnAMissingCaFile) {
+  IoThread t;
+  NotifierOptions o = fast_retry();
+  o.ca_file = "/nonexistent/ca.pem";
+  Notifier n(t.io, o);
+  Status s = n.start();
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("ca_file"), std::string::npos);
 }
 
 // ------------------------------------------------------------------ MQTT
