@@ -9,6 +9,12 @@
 // on its own thread; with_db = range(2) turns the persisted queue on.
 //
 //   build/urbis_micro_bench --benchmark_filter=Notifier
+//
+// Measured on the 2-core dev box (load ~4 from other builds), Release:
+// 5,000/s over 100 subscriptions p50 0.17 ms, p99 1.1-3.8 ms (with and without
+// the persisted queue); over 10 subscriptions with the queue p99 0.7 ms. Under
+// heavier machine load single runs showed p99 spikes to 200 ms: compare runs
+// on a quiet machine.
 #include <benchmark/benchmark.h>
 
 #include <boost/asio.hpp>
