@@ -19,6 +19,7 @@
 #include "net/tcp_transport.hpp"
 #include "net/tls_context.hpp"
 #include "net/tls_transport.hpp"
+#include "ngsild/service.hpp"
 #include "security/config_auth.hpp"
 #include "storage/sqlite/broker_store_sqlite.hpp"
 #include "storage/sqlite/entity_store_sqlite.hpp"
@@ -154,6 +155,20 @@ int run_serve(const ServeFlags& flags) {
       }
     }
   }
+  std::unique_ptr<ngsild::Service> ngsi;
+  if (!failed && opts.http.listener.enabled && opts.ngsild.enabled) {
+    ngsild::ServiceDeps deps{.entities = entities->get(),
+                             .history = history->get(),
+                             .bus = &bus,
+                             .clock = &clock,
+                             .io = &pool.context(0),
+                             .data_dir = opts.data_dir};
+    ngsi = std::make_unique<ngsild::Service>(opts.ngsild, std::move(deps));
+    if (auto st = ngsi->start(); !st.ok()) {
+      ULOG_ERROR("ngsild: {}", st.message());
+      failed = 1;
+    }
+  }
   std::unique_ptr<http::HttpServer> http_server;
   if (!failed && opts.http.listener.enabled) {
     auto router = std::make_shared<http::Router>();
@@ -190,6 +205,7 @@ int run_serve(const ServeFlags& flags) {
     };
     Status st = http::register_core_routes(*router, clock, core);
     if (st.ok()) st = http::register_data_routes(*router, **entities, **history);
+    if (st.ok() && ngsi) st = ngsi->register_routes(*router);
     if (!st.ok()) {
       ULOG_ERROR("http routes: {}", st.message());
       failed = 1;
@@ -243,6 +259,7 @@ int run_serve(const ServeFlags& flags) {
   if (mqtt_tcp) mqtt_tcp->stop();
   if (mqtt_tls) mqtt_tls->stop();
   if (http_server) http_server->stop();
+  if (ngsi) ngsi->stop();
   broker.shutdown();
   pool.stop_and_join();
   for (Status st : {(*store)->flush(), (*entities)->flush(), (*history)->flush()}) {

@@ -165,6 +165,17 @@ std::vector<Issue> validate_issues(const Options& options) {
                         "every [[mqtt.acl]] entry needs access = \"read\", \"write\" or \"readwrite\""});
     }
   }
+  for (size_t i = 0; i < o.ngsild.contexts.size(); ++i) {
+    const ContextFileEntry& c = o.ngsild.contexts[i];
+    int idx = static_cast<int>(i);
+    if (c.url.empty()) issues.push_back({"ngsild.contexts.url", idx, "every [[ngsild.contexts]] entry needs a url"});
+    if (c.file.empty())
+      issues.push_back({"ngsild.contexts.file", idx, "every [[ngsild.contexts]] entry needs a file"});
+  }
+  if (o.ngsild.default_limit > o.ngsild.max_limit) {
+    issues.push_back({"ngsild.default_limit", -1,
+                      "must not exceed ngsild.max_limit (" + std::to_string(o.ngsild.max_limit) + ")"});
+  }
   return issues;
 }
 
@@ -233,6 +244,8 @@ class Parser {
         read_users(node, line);
       } else if (key == "mqtt.acl") {
         read_acl(node, line);
+      } else if (key == "ngsild.contexts") {
+        read_contexts(node, line);
       } else {
         read_value(*spec, node, line);
       }
@@ -384,6 +397,15 @@ class Parser {
         error(vline, "mqtt.acl.access", "must be one of read|write|readwrite, got \"" + v + "\"");
         e.read = true;  // already reported; do not report "needs access" too
       }
+    });
+  }
+
+  void read_contexts(const toml::node& node, int line) {
+    read_entries(node, line, "ngsild.contexts", [&](int index, std::string_view field, const std::string& v, int) {
+      auto& list = options_.ngsild.contexts;
+      if (static_cast<size_t>(index) >= list.size()) list.resize(index + 1);
+      if (field == "url") list[index].url = v;
+      else list[index].file = v;
     });
   }
 

@@ -216,6 +216,11 @@ std::string render_config(const Options& options) {
               << "\npattern = " << toml_string(e.pattern) << "\naccess = \"" << access_text(e)
               << "\"\n";
         }
+      } else if (spec.key == "ngsild.contexts") {
+        for (const ContextFileEntry& c : o.ngsild.contexts) {
+          out << "\n[[ngsild.contexts]]\nurl = " << toml_string(c.url) << "\nfile = " << toml_string(c.file)
+              << "\n";
+        }
       }
       section = "(array)";  // the next plain key must reopen its table
       continue;

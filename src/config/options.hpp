@@ -93,6 +93,23 @@ struct StorageOptions {
   uint32_t idempotency_days = 0;
 };
 
+// A JSON-LD context served from a local file instead of fetched (air-gapped cities).
+struct ContextFileEntry {
+  std::string url;
+  std::string file;
+};
+
+// The NGSI-LD API (root /ngsi-ld/v1 on the HTTP listener).
+struct NgsiLdOptions {
+  bool enabled = true;
+  uint32_t default_limit = 20;   // entities per page without ?limit
+  uint32_t max_limit = 1000;     // a larger ?limit is refused (403 TooManyResults)
+  uint32_t max_batch = 10000;    // entities per batch operation
+  uint32_t context_fetch_timeout_ms = 5000;
+  uint32_t max_cached_contexts = 1000;
+  std::vector<ContextFileEntry> contexts;  // [[ngsild.contexts]]
+};
+
 struct Options {
   std::string data_dir = "./data";
   std::string log_level = "info";
@@ -101,6 +118,7 @@ struct Options {
   HttpOptions http;
   IngestOptions ingest;
   StorageOptions storage;
+  NgsiLdOptions ngsild;
 };
 
 }  // namespace urbis

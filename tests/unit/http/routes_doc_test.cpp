@@ -11,6 +11,7 @@
 #include "http/data_routes.hpp"
 #include "http/routes.hpp"
 #include "model/change_events.hpp"
+#include "ngsild/service.hpp"
 #include "storage/sqlite/entity_store_sqlite.hpp"
 #include "tsdb/memory_time_series_store.hpp"
 
@@ -27,6 +28,15 @@ TEST(RoutesDoc, CommittedDocumentMatchesRouteTable) {
   ASSERT_TRUE(state.ok());
   tsdb::MemoryTimeSeriesStore history;
   ASSERT_TRUE(register_data_routes(router, **state, history).ok());
+  boost::asio::io_context io;
+  ngsild::Service ngsi(NgsiLdOptions{}, {.entities = state->get(),
+                                        .history = &history,
+                                        .bus = &bus,
+                                        .clock = &clock,
+                                        .io = &io,
+                                        .data_dir = ""});
+  ASSERT_TRUE(ngsi.start().ok());
+  ASSERT_TRUE(ngsi.register_routes(router).ok());
   const std::string path = std::string(URBIS_SOURCE_DIR) + "/docs/http-routes.md";
   if (std::getenv("URBIS_UPDATE_DOCS")) std::ofstream(path) << router.markdown();
   std::ifstream f(path);

@@ -1,0 +1,51 @@
+// Rendering stored entities for NGSI-LD responses and notifications.
+//
+// The EntityStore keeps names (attributes, sub-attributes, types) in canonical
+// stored form (see jsonld/context.hpp: Context::to_stored). A response shows
+// them compacted against the request's @context, in one of the three
+// representations of the API (ETSI GS CIM 009, 4.5):
+//   normalized  every attribute with "type" and all members;
+//   keyValues   attribute -> its value (Relationship -> object, GeoProperty ->
+//               the GeoJSON geometry, LanguageProperty -> languageMap); an
+//               attribute with several instances -> an array of values;
+//   concise     like normalized without the "type" members; an attribute that
+//               has nothing but its value is the bare value (a Property whose
+//               value is a JSON object keeps {"value": ...} so it cannot be
+//               mistaken for a structure).
+// Members createdAt/modifiedAt appear (at every level) only with sys_attrs.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <boost/json/object.hpp>
+
+#include <optional>
+#include <set>
+#include <string>
+
+#include "model/entity.hpp"
+#include "ngsild/jsonld/context.hpp"
+
+namespace urbis::ngsild {
+
+enum class EntityFormat : uint8_t { kNormalized, kKeyValues, kConcise };
+
+struct RenderOptions {
+  EntityFormat format = EntityFormat::kNormalized;
+  bool sys_attrs = false;
+  // Attributes to show, by STORED name (attrs / pick); nullopt = all.
+  std::optional<std::set<std::string, std::less<>>> attrs;
+  // Attributes to leave out, by stored name (omit).
+  std::set<std::string, std::less<>> omit;
+  // pick/omit may drop "id" and "type" too.
+  bool show_id = true;
+  bool show_type = true;
+  // Names are compacted against this context; null = the core context.
+  const Context* context = nullptr;
+  // Add "@context": context->source() (application/ld+json bodies).
+  bool with_context_member = false;
+};
+
+boost::json::object render_entity(const model::Entity& e, const RenderOptions& options);
+
+}  // namespace urbis::ngsild
