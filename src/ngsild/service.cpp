@@ -2,7 +2,6 @@
 
 #include "ngsild/api/routes.hpp"
 #include "ngsild/jsonld/context.hpp"
-#include "ngsild/jsonld/context_routes.hpp"
 
 namespace urbis::ngsild {
 
@@ -25,8 +24,7 @@ Status Service::register_routes(http::Router& router) {
   api.limits.default_limit = options_.default_limit;
   api.limits.max_limit = options_.max_limit;
   api.limits.max_batch = options_.max_batch;
-  if (Status st = register_ngsild_routes(router, api); !st.ok()) return st;
-  return register_context_routes(router, *contexts_);
+  return register_ngsild_routes(router, api);
 }
 
 void Service::stop() {}

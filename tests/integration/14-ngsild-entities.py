@@ -70,7 +70,7 @@ def attributes_append_update_delete(ctx):
     # update existing only: a missing one is reported
     r = a.patch(path, {"temperature": prop(25), "nope": prop(1)})
     assert r.status == 207 and r.json["notUpdated"][0]["attributeName"] == "nope", r
-    assert a.patch(path, {"temperature": prop(26)}).status == 204
+    assert a.patch(path, {"temperature": prop(26, unitCode="CEL")}).status == 204
     # partial update of one attribute keeps unitCode; the type may be left out
     assert a.patch(path + "/temperature", {"value": 27}).status == 204
     t = a.get("/entities/" + quote(e["id"])).json["temperature"]
@@ -348,13 +348,13 @@ def mqtt_ingest_is_visible_through_ngsild(ctx):
     a = api(ctx)
     deadline = time.time() + WAIT
     while True:
-        r = a.get("/entities/station-9")
+        r = a.get("/entities/urn:ngsi-ld:AirQualityObserved:station-9")
         if r.status == 200 or time.time() > deadline:
             break
         time.sleep(0.1)
     assert r.status == 200 and r.json["NO2"]["value"] == 41 and r.json["type"] == "AirQualityObserved", r
     r = a.get("/entities", {"type": "AirQualityObserved", "q": "NO2>40"})
-    assert [e["id"] for e in r.json] == ["station-9"], r
+    assert [e["id"] for e in r.json] == ["urn:ngsi-ld:AirQualityObserved:station-9"], r
 
 
 if __name__ == "__main__":

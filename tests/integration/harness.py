@@ -909,6 +909,9 @@ class Broker:
                     self.kind, self.proc.returncode, " ".join(cmd), self.log_tail()))
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                # The HTTP listener opens after the MQTT one: wait for it too.
+                if self.kind == "urbis" and (self.config or {}).get("http", {}).get("enabled", True):
+                    socket.create_connection(("127.0.0.1", self.http_port), timeout=1).close()
                 break
             except OSError:
                 if time.monotonic() > deadline:

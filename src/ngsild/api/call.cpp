@@ -233,8 +233,12 @@ void prepare(const ApiDeps& deps, http::Request req, http::Reply reply, BodyKind
   });
 }
 
+void note_tenant(const ApiDeps& deps, const Call& call) {
+  if (!call.tenant.empty()) deps.tenants->add(call.tenant);
+}
+
 std::optional<http::Response> check_tenant_exists(const ApiDeps& deps, const Call& call) {
-  if (call.tenant.empty()) return std::nullopt;
+  if (call.tenant.empty() || deps.tenants->contains(call.tenant)) return std::nullopt;
   for (const std::string& t : deps.store->tenants())
     if (t == call.tenant) return std::nullopt;
   return error(ErrorType::kNonexistentTenant, "NGSILD-Tenant: no tenant '" + call.tenant + "'", "NGSILD-Tenant");

@@ -23,6 +23,8 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -69,10 +71,30 @@ struct ApiLimits {
   size_t max_batch = 10000;      // entities in one batch operation
 };
 
+// Tenants that were written to since start. The store knows tenants that hold
+// entities; a tenant whose last entity was deleted (or that only has
+// subscriptions) still exists for the API. Thread-safe.
+class KnownTenants {
+ public:
+  void add(const std::string& tenant) {
+    std::lock_guard lock(mu_);
+    tenants_.insert(tenant);
+  }
+  bool contains(const std::string& tenant) const {
+    std::lock_guard lock(mu_);
+    return tenants_.contains(tenant);
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::set<std::string, std::less<>> tenants_;
+};
+
 // What the API modules need from the rest of Urbis. Everything outlives the router.
 struct ApiDeps {
   model::EntityStore* store = nullptr;
   ContextResolver* contexts = nullptr;
+  std::shared_ptr<KnownTenants> tenants = std::make_shared<KnownTenants>();
   ApiLimits limits;
 };
 
@@ -92,6 +114,9 @@ enum class BodyKind : uint8_t { kNone, kJson };
 // Runs the shared steps on `req`, then `next` (possibly on another thread,
 // after a remote @context was fetched), or replies with the error.
 void prepare(const ApiDeps& deps, http::Request req, http::Reply reply, BodyKind body, CallHandler next);
+
+// Writes create tenants: records call.tenant as existing.
+void note_tenant(const ApiDeps& deps, const Call& call);
 
 // The tenant must exist for reads: 404 NonexistentTenant otherwise (the default
 // tenant always exists). nullopt when fine.

@@ -13,10 +13,13 @@ using bhttp::verb;
 
 Status add_api_route(http::Router& router, const ApiDeps& deps, verb method, std::string pattern,
                      std::string summary, BodyKind body, ApiHandler handler) {
+  // A write makes its tenant exist (a query by POST does not).
+  const bool writes = method != verb::get && !pattern.ends_with("/query");
   return router.add_async(method, std::move(pattern), std::move(summary),
-                          [deps, body, handler = std::move(handler)](http::Request req, http::Reply reply) {
+                          [deps, body, writes, handler = std::move(handler)](http::Request req, http::Reply reply) {
                             prepare(deps, std::move(req), std::move(reply), body,
-                                    [&deps, &handler](Call call, http::Reply r) {
+                                    [&deps, &handler, writes](Call call, http::Reply r) {
+                                      if (writes) note_tenant(deps, call);
                                       handler(deps, std::move(call), std::move(r));
                                     });
                           });
@@ -195,6 +198,10 @@ void partial_attr_update(const ApiDeps& deps, Call call, http::Reply reply) {
   std::string name = call.ctx->to_stored(*call.req.param("attrId"));
   auto current = deps.store->get(call.tenant, id);
   if (!current) return reply(error(ErrorType::kResourceNotFound, "no entity '" + id + "'", "entityId"));
+  if (current->attributes.find(name) == current->attributes.end())
+    return reply(error(ErrorType::kResourceNotFound,
+                       "entity '" + id + "' has no attribute '" + std::string(*call.req.param("attrId")) + "'",
+                       "attrId"));
   auto instances = attribute_body(call, name, current.get());
   if (!instances.ok()) return reply(error_from(instances.status()));
   for (const model::AttributeInstance& i : *instances) {
