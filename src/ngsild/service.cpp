@@ -2,6 +2,8 @@
 
 #include "ngsild/api/routes.hpp"
 #include "ngsild/jsonld/context.hpp"
+#include "ngsild/jsonld/context_routes.hpp"
+#include "ngsild/temporal/temporal_routes.hpp"
 
 namespace urbis::ngsild {
 
@@ -24,7 +26,14 @@ Status Service::register_routes(http::Router& router) {
   api.limits.default_limit = options_.default_limit;
   api.limits.max_limit = options_.max_limit;
   api.limits.max_batch = options_.max_batch;
-  return register_ngsild_routes(router, api);
+  if (Status st = register_ngsild_routes(router, api); !st.ok()) return st;
+  temporal::TemporalRouteOptions t;
+  t.default_limit = options_.default_limit;
+  t.max_limit = options_.max_limit;
+  if (Status st = temporal::register_temporal_routes(router, *deps_.entities, *deps_.history, *contexts_, t);
+      !st.ok())
+    return st;
+  return register_context_routes(router, *contexts_);
 }
 
 void Service::stop() {}
