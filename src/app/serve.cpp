@@ -23,6 +23,7 @@
 #include "security/config_auth.hpp"
 #include "storage/sqlite/broker_store_sqlite.hpp"
 #include "storage/sqlite/entity_store_sqlite.hpp"
+#include "storage/sqlite/subscription_store_sqlite.hpp"
 #include "storage/sqlite/time_series_sqlite.hpp"
 
 namespace urbis::app {
@@ -155,18 +156,28 @@ int run_serve(const ServeFlags& flags) {
       }
     }
   }
+  std::unique_ptr<storage::sqlite::SqliteSubscriptionStore> subscriptions;
   std::unique_ptr<ngsild::Service> ngsi;
   if (!failed && opts.http.listener.enabled && opts.ngsild.enabled) {
-    ngsild::ServiceDeps deps{.entities = entities->get(),
-                             .history = history->get(),
-                             .bus = &bus,
-                             .clock = &clock,
-                             .io = &pool.context(0),
-                             .data_dir = opts.data_dir};
-    ngsi = std::make_unique<ngsild::Service>(opts.ngsild, std::move(deps));
-    if (auto st = ngsi->start(); !st.ok()) {
-      ULOG_ERROR("ngsild: {}", st.message());
+    auto subs = storage::sqlite::SqliteSubscriptionStore::open(
+        (data / storage::sqlite::SqliteSubscriptionStore::kFileName).string(), sync);
+    if (!subs.ok()) {
+      ULOG_ERROR("cannot open subscriptions: {}", subs.status().message());
       failed = 1;
+    } else {
+      subscriptions = std::move(*subs);
+      ngsild::ServiceDeps deps{.entities = entities->get(),
+                               .history = history->get(),
+                               .bus = &bus,
+                               .clock = &clock,
+                               .io = &pool.context(0),
+                               .subscriptions = subscriptions.get(),
+                               .notification_queue_path = (data / "notifications.db").string()};
+      ngsi = std::make_unique<ngsild::Service>(opts.ngsild, std::move(deps));
+      if (auto st = ngsi->start(); !st.ok()) {
+        ULOG_ERROR("ngsild: {}", st.message());
+        failed = 1;
+      }
     }
   }
   std::unique_ptr<http::HttpServer> http_server;

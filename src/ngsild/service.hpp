@@ -1,7 +1,8 @@
 // The NGSI-LD API as one service: it owns what the API needs besides the
-// stores (the JSON-LD context resolver; later the subscription manager and
-// its notifier), and registers every /ngsi-ld/v1 route on the HTTP router.
-// serve.cpp creates it when [ngsild] is enabled.
+// stores (the JSON-LD context resolver, the subscription manager matching
+// change events, and the notifier delivering over HTTP and MQTT), and
+// registers every /ngsi-ld/v1 route on the HTTP router. serve.cpp creates it
+// when [ngsild] is enabled.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -19,6 +20,10 @@
 namespace urbis::ngsild {
 
 class ContextResolver;
+class Notifier;
+class NotificationSink;
+class SubscriptionManager;
+class SubscriptionStore;
 
 struct ServiceDeps {
   model::EntityStore* entities = nullptr;
@@ -26,7 +31,10 @@ struct ServiceDeps {
   model::ChangeBus* bus = nullptr;
   const Clock* clock = nullptr;
   boost::asio::io_context* io = nullptr;  // runs context fetches and notifications
-  std::string data_dir;
+  // Where subscriptions are kept (the composition root opens the backend).
+  SubscriptionStore* subscriptions = nullptr;
+  // The notifier's retry queue file; "" keeps it in memory (tests).
+  std::string notification_queue_path;
 };
 
 class Service {
@@ -35,17 +43,24 @@ class Service {
   Service(const NgsiLdOptions& options, ServiceDeps deps);
   ~Service();
 
-  // Loads preloaded contexts (a missing or invalid file is an error naming it).
+  // Loads preloaded contexts (a missing or invalid file is an error naming
+  // it), opens the notification queue (re-sending what a crash left), loads
+  // the subscriptions and starts matching change events. REQUIRES: the io
+  // context runs (stored subscriptions resolve their @context through it).
   [[nodiscard]] Status start();
   // Registers every NGSI-LD route. REQUIRES: start() succeeded.
   [[nodiscard]] Status register_routes(http::Router& router);
-  // Stops background work (notifications stay queued on disk).
+  // Stops matching and delivering (undelivered notifications stay queued on
+  // disk). Idempotent; before the entity store and the io context go away.
   void stop();
 
  private:
   NgsiLdOptions options_;
   ServiceDeps deps_;
   std::unique_ptr<ContextResolver> contexts_;
+  std::unique_ptr<Notifier> notifier_;
+  std::unique_ptr<NotificationSink> sink_;
+  std::unique_ptr<SubscriptionManager> subscriptions_;
 };
 
 }  // namespace urbis::ngsild

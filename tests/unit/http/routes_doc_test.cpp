@@ -13,6 +13,7 @@
 #include "model/change_events.hpp"
 #include "ngsild/service.hpp"
 #include "storage/sqlite/entity_store_sqlite.hpp"
+#include "storage/sqlite/subscription_store_sqlite.hpp"
 #include "tsdb/memory_time_series_store.hpp"
 
 namespace urbis::http {
@@ -29,12 +30,15 @@ TEST(RoutesDoc, CommittedDocumentMatchesRouteTable) {
   tsdb::MemoryTimeSeriesStore history;
   ASSERT_TRUE(register_data_routes(router, **state, history).ok());
   boost::asio::io_context io;
+  auto subscriptions = storage::sqlite::SqliteSubscriptionStore::open(":memory:");
+  ASSERT_TRUE(subscriptions.ok());
   ngsild::Service ngsi(NgsiLdOptions{}, {.entities = state->get(),
                                         .history = &history,
                                         .bus = &bus,
                                         .clock = &clock,
                                         .io = &io,
-                                        .data_dir = ""});
+                                        .subscriptions = subscriptions->get(),
+                                        .notification_queue_path = ""});
   ASSERT_TRUE(ngsi.start().ok());
   ASSERT_TRUE(ngsi.register_routes(router).ok());
   const std::string path = std::string(URBIS_SOURCE_DIR) + "/docs/http-routes.md";
