@@ -4,6 +4,8 @@
 #include <boost/geometry/index/rtree.hpp>
 #include <boost/iterator/function_output_iterator.hpp>
 
+#include <utility>
+
 #include <algorithm>
 #include <map>
 #include <mutex>
@@ -89,17 +91,15 @@ struct EntityIndex::Tenant {
   std::unordered_map<std::string, IdSet> by_attr;
   std::unordered_map<std::string, Rtree> geo;  // GeoProperty name -> boxes
 
-  void unlink(const Node* id) {
-    const Slot& s = id->second;
-    auto drop = [&](std::unordered_map<std::string, IdSet>& m, const std::string& key) {
-      auto it = m.find(key);
-      if (it == m.end()) return;
-      it->second.erase(id);
-      if (it->second.empty()) m.erase(it);
-    };
-    for (const std::string& t : s.entity->types) drop(by_type, t);
-    for (const auto& [name, inst] : s.entity->attributes) drop(by_attr, name);
-    for (const GeoEntry& g : s.geo) {
+  static void drop(std::unordered_map<std::string, IdSet>& m, const std::string& key, const Node* id) {
+    auto it = m.find(key);
+    if (it == m.end()) return;
+    it->second.erase(id);
+    if (it->second.empty()) m.erase(it);
+  }
+
+  void unlink_geo(const Node* id, const std::vector<GeoEntry>& entries) {
+    for (const GeoEntry& g : entries) {
       auto it = geo.find(g.property);
       if (it == geo.end()) continue;
       it->second.remove(RtreeValue(g.geometry->bounds(), id));
@@ -107,11 +107,70 @@ struct EntityIndex::Tenant {
     }
   }
 
+  void link_geo(const Node* id, const std::vector<GeoEntry>& entries) {
+    for (const GeoEntry& g : entries) geo[g.property].insert(RtreeValue(g.geometry->bounds(), id));
+  }
+
+  void unlink(const Node* id) {
+    const Slot& s = id->second;
+    for (const std::string& t : s.entity->types) drop(by_type, t, id);
+    for (const auto& [name, inst] : s.entity->attributes) drop(by_attr, name, id);
+    unlink_geo(id, s.geo);
+  }
+
   void link(const Node* id) {
     const Slot& s = id->second;
     for (const std::string& t : s.entity->types) by_type[t].insert(id);
     for (const auto& [name, inst] : s.entity->attributes) by_attr[name].insert(id);
-    for (const GeoEntry& g : s.geo) geo[g.property].insert(RtreeValue(g.geometry->bounds(), id));
+    link_geo(id, s.geo);
+  }
+
+  // The entity at `id` changed from `old` to its current slot: moves only the
+  // index entries that differ. Most updates change values, not the set of
+  // types, attributes or geometry boxes, and then touch no index at all (the
+  // secondary indexes hold nodes, which stay put).
+  void relink(const Node* id, const Slot& old) {
+    const Slot& s = id->second;
+    const Entity& before = *old.entity;
+    const Entity& after = *s.entity;
+    if (before.types != after.types) {
+      for (const std::string& t : before.types)
+        if (!after.has_type(t)) drop(by_type, t, id);
+      for (const std::string& t : after.types)
+        if (!before.has_type(t)) by_type[t].insert(id);
+    }
+    // Both attribute maps are ordered by name: one merge walk.
+    auto a = before.attributes.begin();
+    auto b = after.attributes.begin();
+    while (a != before.attributes.end() || b != after.attributes.end()) {
+      if (b == after.attributes.end() || (a != before.attributes.end() && a->first < b->first)) {
+        drop(by_attr, a->first, id);
+        ++a;
+      } else if (a == before.attributes.end() || b->first < a->first) {
+        by_attr[b->first].insert(id);
+        ++b;
+      } else {
+        ++a;
+        ++b;
+      }
+    }
+    if (!same_boxes(old.geo, s.geo)) {
+      unlink_geo(id, old.geo);
+      link_geo(id, s.geo);
+    }
+  }
+
+  static bool same_boxes(const std::vector<GeoEntry>& x, const std::vector<GeoEntry>& y) {
+    if (x.size() != y.size()) return false;
+    for (size_t i = 0; i < x.size(); ++i) {
+      if (x[i].property != y[i].property) return false;
+      const geo::Box& p = x[i].geometry->bounds();
+      const geo::Box& q = y[i].geometry->bounds();
+      if (p.min_corner().x() != q.min_corner().x() || p.min_corner().y() != q.min_corner().y() ||
+          p.max_corner().x() != q.max_corner().x() || p.max_corner().y() != q.max_corner().y())
+        return false;
+    }
+    return true;
   }
 };
 
@@ -133,9 +192,14 @@ void EntityIndex::put(const std::string& tenant, std::shared_ptr<const Entity> e
   std::unique_lock lock(impl_->mu);
   Tenant& t = impl_->tenants[tenant];
   auto [it, inserted] = t.by_id.try_emplace(e->id);
-  if (!inserted) t.unlink(&*it);
-  it->second = std::move(fresh);
-  t.link(&*it);
+  if (inserted) {
+    it->second = std::move(fresh);
+    t.link(&*it);
+    return;
+  }
+  Slot old = std::exchange(it->second, std::move(fresh));
+  t.relink(&*it, old);
+  lock.unlock();  // `old` (the previous entity) is freed outside the lock
 }
 
 void EntityIndex::erase(const std::string& tenant, const std::string& id) {
