@@ -4,6 +4,7 @@
 
 #include <boost/json/object.hpp>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,6 +22,17 @@ Result<Decoded> decode_tts(std::string_view payload, const DecodeOptions& o);
 // The readings of an already parsed flat JSON object (ChirpStack `object`, TTS
 // `decoded_payload`). `where` prefixes error messages ("chirpstack: object").
 Result<Decoded> decode_json_object(const boost::json::object& obj, std::string_view where, const DecodeOptions& o);
+
+// Parses JSON text (depth limited). `where` prefixes the error ("json", "senml").
+Result<boost::json::value> parse_json(std::string_view text, std::string_view where);
+
+// Epoch seconds or milliseconds (a number below 1e11 is seconds: 1e11 s is in the
+// year 5138, 1e11 ms in 1973) or ISO 8601 text, to epoch ms. nullopt when `v` is
+// neither or out of range (before 1970 or after 9999).
+std::optional<int64_t> time_ms_of(const boost::json::value& v);
+
+// True when `ms` is an epoch time this platform stores (1970 to 9999).
+inline bool time_in_range(double ms) { return ms >= 0 && ms < 253402300800000.0; }
 
 inline Status fail(std::string_view where, std::string_view what) {
   std::string m(where);
