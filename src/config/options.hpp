@@ -102,6 +102,8 @@ struct ContextFileEntry {
 // The NGSI-LD API (root /ngsi-ld/v1 on the HTTP listener).
 struct NgsiLdOptions {
   bool enabled = true;
+  // Record every value written through the API as history (temporal API).
+  bool record_history = true;
   uint32_t default_limit = 20;   // entities per page without ?limit
   uint32_t max_limit = 1000;     // a larger ?limit is refused (403 TooManyResults)
   uint32_t max_batch = 10000;    // entities per batch operation

@@ -42,6 +42,7 @@ Status Service::register_routes(http::Router& router) {
   ApiDeps api;
   api.store = deps_.entities;
   api.contexts = contexts_.get();
+  if (options_.record_history) api.history = deps_.history;
   api.limits.default_limit = options_.default_limit;
   api.limits.max_limit = options_.max_limit;
   api.limits.max_batch = options_.max_batch;

@@ -342,6 +342,27 @@ def bad_input(ctx):
 
 
 @case(urbis_only=True)
+def api_writes_become_history(ctx):
+    a = api(ctx, tenant="hist")
+    e = sensor("h1", temp=10)
+    e["temperature"]["observedAt"] = "2026-01-01T00:00:00Z"
+    assert a.post("/entities", e).status == 201
+    for i, t in enumerate([11, 12, 13]):
+        body = {"temperature": prop(t, observedAt="2026-01-01T00:0%d:00Z" % (i + 1))}
+        assert a.patch("/entities/urn:ngsi-ld:Sensor:h1/attrs", body).status == 204
+    # the same observation again is not a second point
+    assert a.patch("/entities/urn:ngsi-ld:Sensor:h1/attrs", body).status == 204
+    r = a.post("/entityOperations/upsert", [{"id": "urn:ngsi-ld:Sensor:h1", "type": "Sensor",
+                                             "temperature": prop(14, observedAt="2026-01-01T00:04:00Z")}],
+               params={"options": "update"})
+    assert r.status == 204, r
+    r = a.get("/temporal/entities/urn:ngsi-ld:Sensor:h1", {"options": "temporalValues", "attrs": "temperature"})
+    assert r.status == 200, r
+    values = [v[0] for v in r.json["temperature"]["values"]]
+    assert values == [10, 11, 12, 13, 14], r.json
+
+
+@case(urbis_only=True)
 def mqtt_ingest_is_visible_through_ngsild(ctx):
     b = ctx.broker
     ctx.pub("urbis/ingest/default/AirQualityObserved/station-9", '{"NO2": 41, "PM10": 12.5}', qos=1)

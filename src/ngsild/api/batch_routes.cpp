@@ -1,5 +1,8 @@
+#include <fmt/format.h>
+
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 
@@ -74,6 +77,20 @@ class BatchResult {
   json::array errors_;
 };
 
+// A Reply that settles one entity of the batch (after its history is recorded).
+http::Reply settle(const std::shared_ptr<BatchResult>& result, std::string id, bool created) {
+  return [result, id = std::move(id), created](http::Response r) {
+    if (static_cast<unsigned>(r.status) < 300) return result->success(id, created);
+    result->failure(id, r);
+  };
+}
+
+std::vector<std::string> names_of(const model::Entity& e) {
+  std::vector<std::string> out;
+  for (const auto& [name, instances] : e.attributes) out.push_back(name);
+  return out;
+}
+
 std::string id_of(const json::value& v) {
   if (v.is_string()) return std::string(v.as_string());
   if (v.is_object()) {
@@ -103,7 +120,7 @@ void run_batch(const ApiDeps& deps, const Call& call, http::Reply reply, Op op) 
   for (size_t i = 0; i < items.size(); ++i) {
     const json::value& item = items[i];
     std::string id = id_of(item);
-    std::string where = "[" + std::to_string(i) + "]";
+    std::string where = fmt::format("[{}]", i);
     if (op == Op::kDelete) {
       if (!item.is_string() || !model::looks_like_uri(id)) {
         result->failure(id, error(ErrorType::kBadRequestData, where + ": expected an entity id (a URI)", "body"));
@@ -121,23 +138,31 @@ void run_batch(const ApiDeps& deps, const Call& call, http::Reply reply, Op op) 
       result->failure(id, error_from(Status(e.status().code(), where + " " + e.status().message())));
       continue;
     }
-    auto done_plain = [result, id](Result<model::WriteOutcome> r) {
+    auto names = std::make_shared<std::vector<std::string>>(names_of(*e));
+    auto done_plain = [&deps, tenant = call.tenant, names, result, id](Result<model::WriteOutcome> r) {
       if (!r.ok()) return result->failure(id, error_from(r.status(), "id"));
-      result->success(id, false);
+      std::vector<std::string> written;
+      for (const std::string& n : *names)
+        if (std::find(r->not_updated.begin(), r->not_updated.end(), n) == r->not_updated.end()) written.push_back(n);
+      record_then_reply(deps, tenant, r->entity, &written, settle(result, id, false), no_content());
     };
     switch (op) {
       case Op::kCreate:
-        deps.store->create(call.tenant, std::move(*e), [result, id](Result<model::WriteOutcome> r) {
+        deps.store->create(call.tenant, std::move(*e), [&deps, tenant = call.tenant, result, id](Result<model::WriteOutcome> r) {
           if (!r.ok()) return result->failure(id, error_from(r.status(), "id"));
-          result->success(id, true);
+          record_then_reply(deps, tenant, r->entity, nullptr, settle(result, id, true), no_content());
         });
         break;
       case Op::kUpsert: {
         bool existed = deps.store->get(call.tenant, id) != nullptr;
-        deps.store->upsert(call.tenant, std::move(*e), merge_existing, [result, id, existed](Result<model::WriteOutcome> r) {
-          if (!r.ok()) return result->failure(id, error_from(r.status(), "id"));
-          result->success(id, !existed);
-        });
+        deps.store->upsert(call.tenant, std::move(*e), merge_existing,
+                           [&deps, tenant = call.tenant, names, merge_existing, result, id,
+                            existed](Result<model::WriteOutcome> r) {
+                             if (!r.ok()) return result->failure(id, error_from(r.status(), "id"));
+                             const bool all = !existed || !merge_existing;
+                             record_then_reply(deps, tenant, r->entity, all ? nullptr : names.get(),
+                                               settle(result, id, !existed), no_content());
+                           });
         break;
       }
       case Op::kUpdate:

@@ -6,6 +6,8 @@
 #include <cstdlib>
 
 #include "model/entity_store.hpp"
+#include "ngsild/api/history.hpp"
+#include "tsdb/time_series_store.hpp"
 
 namespace urbis::ngsild {
 
@@ -82,6 +84,17 @@ http::Response error_from(const Status& st, std::string_view field) {
     }
     default: return error(ErrorType::kInternalError, m, field);
   }
+}
+
+void record_then_reply(const ApiDeps& deps, const std::string& tenant, const std::shared_ptr<const model::Entity>& e,
+                       const std::vector<std::string>* names, http::Reply reply, http::Response ok) {
+  if (!deps.history || !e || (names && names->empty())) return reply(std::move(ok));
+  std::vector<tsdb::Measurement> points = history_points(tenant, *e, names);
+  if (points.empty()) return reply(std::move(ok));
+  deps.history->append(std::move(points), [reply = std::move(reply), ok = std::move(ok)](const Status& st) mutable {
+    if (!st.ok()) return reply(error_from(st));
+    reply(std::move(ok));
+  });
 }
 
 std::vector<std::string> split_list(std::string_view s) {

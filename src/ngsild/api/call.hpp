@@ -30,10 +30,14 @@
 
 #include "common/status.hpp"
 #include "http/router.hpp"
+#include "model/entity.hpp"
 #include "ngsild/jsonld/context.hpp"
 
 namespace urbis::model {
 class EntityStore;
+}
+namespace urbis::tsdb {
+class TimeSeriesStore;
 }
 
 namespace urbis::ngsild {
@@ -93,6 +97,8 @@ class KnownTenants {
 // What the API modules need from the rest of Urbis. Everything outlives the router.
 struct ApiDeps {
   model::EntityStore* store = nullptr;
+  // When set, values written through the API are recorded as history (see history.hpp).
+  tsdb::TimeSeriesStore* history = nullptr;
   ContextResolver* contexts = nullptr;
   std::shared_ptr<KnownTenants> tenants = std::make_shared<KnownTenants>();
   ApiLimits limits;
@@ -129,6 +135,12 @@ http::Response respond(const Call& call, boost::json::value body,
 // 201/204 without body, with an optional Location.
 http::Response no_content(boost::beast::http::status status = boost::beast::http::status::no_content,
                           std::string location = {});
+
+// After a committed write: records the history of the attributes `names`
+// (stored names; null = all) of w.entity when deps.history is set, then
+// answers `ok` (or the storage error). Called on a store's writer thread.
+void record_then_reply(const ApiDeps& deps, const std::string& tenant, const std::shared_ptr<const model::Entity>& e,
+                       const std::vector<std::string>* names, http::Reply reply, http::Response ok);
 
 // Splits "a,b,c" into trimmed, non-empty parts.
 std::vector<std::string> split_list(std::string_view s);

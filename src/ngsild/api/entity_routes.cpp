@@ -1,5 +1,7 @@
 #include <boost/json.hpp>
 
+#include <algorithm>
+
 #include "model/entity_json.hpp"
 #include "model/entity_store.hpp"
 #include "ngsild/api/params.hpp"
@@ -46,6 +48,12 @@ namespace {
 
 std::string entity_id(const Call& call) { return std::string(*call.req.param("entityId")); }
 
+std::vector<std::string> names_of(const model::Entity& e) {
+  std::vector<std::string> out;
+  for (const auto& [name, instances] : e.attributes) out.push_back(name);
+  return out;
+}
+
 // The body without "@context" (attribute bodies are parsed by the model, which
 // does not know it).
 json::value without_context(json::value body) {
@@ -88,9 +96,9 @@ void create_entity(const ApiDeps& deps, Call call, http::Reply reply) {
   auto e = entity_from_body(call, call.body, /*fragment=*/false);
   if (!e.ok()) return reply(error_from(e.status()));
   std::string location = entity_location(e->id);
-  deps.store->create(call.tenant, std::move(*e), [reply, location](Result<model::WriteOutcome> r) {
+  deps.store->create(call.tenant, std::move(*e), [&deps, tenant = call.tenant, reply, location](Result<model::WriteOutcome> r) {
     if (!r.ok()) return reply(error_from(r.status(), "id"));
-    reply(no_content(bhttp::status::created, location));
+    record_then_reply(deps, tenant, r->entity, nullptr, reply, no_content(bhttp::status::created, location));
   });
 }
 
@@ -116,9 +124,9 @@ void replace_entity(const ApiDeps& deps, Call call, http::Reply reply) {
   if (auto bad = id_mismatch(*e, id)) return reply(std::move(*bad));
   if (e->types.empty()) return reply(error(ErrorType::kBadRequestData, "type: required to replace an entity", "type"));
   e->id = id;
-  deps.store->replace(call.tenant, std::move(*e), [reply](Result<model::WriteOutcome> r) {
+  deps.store->replace(call.tenant, std::move(*e), [&deps, tenant = call.tenant, reply](Result<model::WriteOutcome> r) {
     if (!r.ok()) return reply(error_from(r.status(), "entityId"));
-    reply(no_content());
+    record_then_reply(deps, tenant, r->entity, nullptr, reply, no_content());
   });
 }
 
@@ -128,9 +136,10 @@ void merge_entity(const ApiDeps& deps, Call call, http::Reply reply) {
   if (!e.ok()) return reply(error_from(e.status()));
   if (auto bad = id_mismatch(*e, id)) return reply(std::move(*bad));
   e->id = id;
-  deps.store->merge(call.tenant, std::move(*e), [reply](Result<model::WriteOutcome> r) {
+  auto names = std::make_shared<std::vector<std::string>>(names_of(*e));
+  deps.store->merge(call.tenant, std::move(*e), [&deps, tenant = call.tenant, names, reply](Result<model::WriteOutcome> r) {
     if (!r.ok()) return reply(error_from(r.status(), "entityId"));
-    reply(no_content());
+    record_then_reply(deps, tenant, r->entity, names.get(), reply, no_content());
   });
 }
 
@@ -152,9 +161,12 @@ void append_attrs(const ApiDeps& deps, Call call, http::Reply reply, model::Appe
   auto c = std::make_shared<Call>(std::move(call));
   std::string_view reason = mode == model::AppendMode::kNoOverwrite ? "attribute exists and noOverwrite was given"
                                                                     : "attribute does not exist";
-  deps.store->append(c->tenant, id, std::move(*attrs), mode, [reply, shared, c, reason](Result<model::WriteOutcome> r) {
+  deps.store->append(c->tenant, id, std::move(*attrs), mode, [&deps, reply, shared, c, reason](Result<model::WriteOutcome> r) {
     if (!r.ok()) return reply(error_from(r.status(), "entityId"));
-    reply(update_result(*c, *shared, r->not_updated, reason));
+    std::vector<std::string> written;
+    for (const std::string& n : names_of(*shared))
+      if (std::find(r->not_updated.begin(), r->not_updated.end(), n) == r->not_updated.end()) written.push_back(n);
+    record_then_reply(deps, c->tenant, r->entity, &written, reply, update_result(*c, *shared, r->not_updated, reason));
   });
 }
 
@@ -214,9 +226,10 @@ void partial_attr_update(const ApiDeps& deps, Call call, http::Reply reply) {
   model::Entity patch;
   patch.id = id;
   patch.attributes[name] = std::move(*instances);
-  deps.store->merge(call.tenant, std::move(patch), [reply](Result<model::WriteOutcome> r) {
+  deps.store->merge(call.tenant, std::move(patch), [&deps, tenant = call.tenant, name, reply](Result<model::WriteOutcome> r) {
     if (!r.ok()) return reply(error_from(r.status(), "entityId"));
-    reply(no_content());
+    std::vector<std::string> names{name};
+    record_then_reply(deps, tenant, r->entity, &names, reply, no_content());
   });
 }
 
@@ -229,12 +242,13 @@ void replace_attr(const ApiDeps& deps, Call call, http::Reply reply) {
   attrs.attributes[name] = std::move(*instances);
   std::string shown(*call.req.param("attrId"));
   deps.store->append(call.tenant, id, std::move(attrs), model::AppendMode::kUpdateOnly,
-                     [reply, shown, id](Result<model::WriteOutcome> r) {
+                     [&deps, tenant = call.tenant, name, reply, shown, id](Result<model::WriteOutcome> r) {
                        if (!r.ok()) return reply(error_from(r.status(), "entityId"));
                        if (!r->not_updated.empty())
                          return reply(error(ErrorType::kResourceNotFound,
                                             "entity '" + id + "' has no attribute '" + shown + "'", "attrId"));
-                       reply(no_content());
+                       std::vector<std::string> names{name};
+                       record_then_reply(deps, tenant, r->entity, &names, reply, no_content());
                      });
 }
 
