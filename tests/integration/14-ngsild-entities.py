@@ -8,6 +8,7 @@ Urbis-only: the peer (Mosquitto) has no HTTP API."""
 
 import http.server
 import threading
+import urllib.parse
 
 from harness import *
 from ngsild import *
@@ -320,6 +321,31 @@ def jsonld_contexts(ctx):
         bad.get("/entities/urn:ngsi-ld:Bin:ld1").problem(503, "LdContextNotAvailable", "127.0.0.1:1")
     finally:
         srv.close()
+
+
+@case(urbis_only=True)
+def context_management(ctx):
+    a = api(ctx)
+    r = a.get("/jsonldContexts")
+    assert r.status == 200 and CORE_CONTEXT in r.json, r
+    # host a context, use it by URL, list and delete it
+    r = a.post("/jsonldContexts", {"@context": {"lvl": "https://example.org/city#level"}},
+               content_type="application/ld+json")
+    assert r.status == 201, r
+    url = r.headers["Location"]  # absolute: clients send it back in a Link header
+    assert url.startswith("http://127.0.0.1:%d/ngsi-ld/v1/jsonldContexts/" % ctx.broker.http_port), url
+    loc = urllib.parse.urlparse(url).path
+    doc = a.get(loc)
+    assert doc.status == 200 and doc.json["@context"]["lvl"] == "https://example.org/city#level", doc
+    user = api(ctx, tenant="hosted", link=url)
+    assert user.post("/entities", {"id": "urn:ngsi-ld:Tank:1", "type": "Tank", "lvl": prop(3)}).status == 201
+    got = api(ctx, tenant="hosted").get("/entities/urn:ngsi-ld:Tank:1").json
+    assert got["https://example.org/city#level"]["value"] == 3, got
+    details = a.get("/jsonldContexts", {"details": "true"}).json
+    assert any(d.get("kind") == "Hosted" for d in details), details
+    assert a.delete(loc).status == 204
+    a.get(loc).problem(404, "ResourceNotFound")
+    a.post("/jsonldContexts", raw="{oops", content_type="application/ld+json").problem(400, "InvalidRequest")
 
 
 @case(urbis_only=True)
