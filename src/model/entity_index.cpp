@@ -23,6 +23,7 @@ namespace {
 // One geometry of one GeoProperty instance of an entity.
 struct GeoEntry {
   std::string property;
+  std::string dataset_id;
   std::shared_ptr<const geo::Geometry> geometry;
 };
 
@@ -42,13 +43,34 @@ using IdSet = std::set<const Node*, ById>;
 using RtreeValue = std::pair<geo::Box, const Node*>;
 using Rtree = bgi::rtree<RtreeValue, bgi::rstar<16>>;
 
-std::vector<GeoEntry> geo_entries(const Entity& e) {
+// The geometries of e's GeoProperties. A geometry whose GeoJSON equals the
+// one `prev` (the entity's previous version, may be null) had for the same
+// property is reused, not parsed again: most updates leave the location alone.
+std::vector<GeoEntry> geo_entries(const Entity& e, const Entity* prev, const std::vector<GeoEntry>* prev_geo) {
   std::vector<GeoEntry> out;
   for (const auto& [name, instances] : e.attributes) {
     for (const AttributeInstance& a : instances) {
       if (a.kind != AttributeKind::kGeoProperty) continue;
+      std::shared_ptr<const geo::Geometry> reused;
+      if (prev && prev_geo) {
+        const AttributeInstance* old = prev->find(name, a.dataset_id);
+        if (old && old->kind == AttributeKind::kGeoProperty && old->value == a.value) {
+          // prev_geo lists prev's parsable geometries in the same walk order;
+          // find the one of this property whose bounds came from that value.
+          for (const GeoEntry& g : *prev_geo) {
+            if (g.property == name && g.dataset_id == a.dataset_id) {
+              reused = g.geometry;
+              break;
+            }
+          }
+        }
+      }
+      if (reused) {
+        out.push_back({name, a.dataset_id, std::move(reused)});
+        continue;
+      }
       Result<geo::Geometry> g = geo::Geometry::from_geojson(a.value);
-      if (g.ok()) out.push_back({name, std::make_shared<const geo::Geometry>(std::move(g).value())});
+      if (g.ok()) out.push_back({name, a.dataset_id, std::make_shared<const geo::Geometry>(std::move(g).value())});
     }
   }
   return out;
@@ -188,7 +210,22 @@ EntityIndex::EntityIndex() : impl_(std::make_unique<Impl>()) {}
 EntityIndex::~EntityIndex() = default;
 
 void EntityIndex::put(const std::string& tenant, std::shared_ptr<const Entity> e) {
-  Slot fresh{e, geo_entries(*e)};  // parse outside the lock
+  // Parse outside the exclusive lock, reusing the previous version's
+  // geometries where the GeoJSON did not change (a reused geometry is the
+  // parse of an equal value, so this is right even if another put slips in).
+  std::shared_ptr<const Entity> prev;
+  std::vector<GeoEntry> prev_geo;
+  {
+    std::shared_lock read(impl_->mu);
+    if (const Tenant* t = impl_->find(tenant)) {
+      auto it = t->by_id.find(e->id);
+      if (it != t->by_id.end()) {
+        prev = it->second.entity;
+        prev_geo = it->second.geo;
+      }
+    }
+  }
+  Slot fresh{e, geo_entries(*e, prev.get(), &prev_geo)};
   std::unique_lock lock(impl_->mu);
   Tenant& t = impl_->tenants[tenant];
   auto [it, inserted] = t.by_id.try_emplace(e->id);
