@@ -5,7 +5,8 @@
 #   patch   single-entity PATCH /entities/{id}/attrs (2 attributes), random ids
 #   upsert  batch upsert of BATCH entities per request (updates of existing ones)
 #   get     GET /entities/{id}, random ids
-#   query   type + q + geo-near (300 m) query around random points
+#   query   type + q + geo-near (300 m) query around random points, with 4
+#           connections: its latency is the figure (not a saturated queue's)
 # Every write is acknowledged after its SQLite commit (the durability promise).
 #
 # Builds nothing: expects build/urbis (or $URBIS).
@@ -60,9 +61,9 @@ for start in range(0, n, 500):
     assert r.status in (201, 204), r.status
 PY
 
-run() {  # name script threads
+run() {  # name script threads [connections]
   local out
-  out=$(ENTITIES=$ENTITIES BATCH=$BATCH BENCH_DIR=bench/ngsild wrk -t "$3" -c "$CONNECTIONS" -d "${DURATION}s" \
+  out=$(ENTITIES=$ENTITIES BATCH=$BATCH BENCH_DIR=bench/ngsild wrk -t "$3" -c "${4:-$CONNECTIONS}" -d "${DURATION}s" \
         -s "bench/ngsild/$2.lua" "http://127.0.0.1:$http" | grep '^RESULT ' | cut -c8-)
   python3 - "$1" "$out" "$BATCH" <<'PY'
 import json, sys
@@ -78,4 +79,4 @@ echo "wrk: $CONNECTIONS connections, ${DURATION}s each, $ENTITIES entities"
 run patch patch 2
 run upsert upsert 2
 run get get 2
-run query query 2
+run query query 2 4

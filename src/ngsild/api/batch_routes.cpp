@@ -8,7 +8,9 @@
 
 #include "model/entity_json.hpp"
 #include "model/entity_store.hpp"
+#include "ngsild/api/history.hpp"
 #include "ngsild/api/params.hpp"
+#include "tsdb/time_series_store.hpp"
 #include "ngsild/api/routes.hpp"
 
 namespace urbis::ngsild {
@@ -22,15 +24,19 @@ namespace {
 enum class Op : uint8_t { kCreate, kUpsert, kUpdate, kMerge, kDelete };
 
 // The outcome of a batch, collected from the writer thread as each write
-// commits; the last one answers (GS CIM 009, 5.2.16 BatchOperationResult).
-class BatchResult {
+// commits; the last one records the history of the whole batch in one append
+// (one commit instead of one per entity) and answers (GS CIM 009, 5.2.16
+// BatchOperationResult).
+class BatchResult : public std::enable_shared_from_this<BatchResult> {
  public:
-  BatchResult(Op op, size_t n, http::Reply reply) : op_(op), remaining_(n), reply_(std::move(reply)) {}
+  BatchResult(Op op, size_t n, tsdb::TimeSeriesStore* history, http::Reply reply)
+      : op_(op), remaining_(n), history_(history), reply_(std::move(reply)) {}
 
-  void success(std::string id, bool created) {
+  void success(std::string id, bool created, std::vector<tsdb::Measurement> points) {
     {
       std::lock_guard lock(mu_);
       success_.emplace_back(std::move(id), created);
+      for (tsdb::Measurement& m : points) points_.push_back(std::move(m));
     }
     finish_one();
   }
@@ -49,6 +55,18 @@ class BatchResult {
  private:
   void finish_one() {
     if (remaining_.fetch_sub(1) != 1) return;
+    if (history_ && !points_.empty()) {
+      // Every write has completed: nothing touches points_ any more.
+      history_->append(std::move(points_), [self = shared_from_this()](const Status& st) {
+        if (!st.ok()) return self->reply_(error_from(st));
+        self->answer();
+      });
+      return;
+    }
+    answer();
+  }
+
+  void answer() {
     std::lock_guard lock(mu_);
     if (errors_.empty()) {
       bool any_created = false;
@@ -72,17 +90,19 @@ class BatchResult {
   std::mutex mu_;
   Op op_;
   std::atomic<size_t> remaining_;
+  tsdb::TimeSeriesStore* history_;
   http::Reply reply_;
+  std::vector<tsdb::Measurement> points_;
   std::vector<std::pair<std::string, bool>> success_;
   json::array errors_;
 };
 
-// A Reply that settles one entity of the batch (after its history is recorded).
-http::Reply settle(const std::shared_ptr<BatchResult>& result, std::string id, bool created) {
-  return [result, id = std::move(id), created](http::Response r) {
-    if (static_cast<unsigned>(r.status) < 300) return result->success(id, created);
-    result->failure(id, r);
-  };
+// The history points of a committed entity, when the API records history.
+std::vector<tsdb::Measurement> points_of(const ApiDeps& deps, const std::string& tenant,
+                                         const std::shared_ptr<const model::Entity>& e,
+                                         const std::vector<std::string>* names) {
+  if (!deps.history || !e) return {};
+  return history_points(tenant, *e, names);
 }
 
 std::vector<std::string> names_of(const model::Entity& e) {
@@ -113,7 +133,7 @@ void run_batch(const ApiDeps& deps, const Call& call, http::Reply reply, Op op) 
                        "body"));
   bool merge_existing = op == Op::kUpsert && has_option(call, "update");
   bool no_overwrite = op == Op::kUpdate && has_option(call, "noOverwrite");
-  auto result = std::make_shared<BatchResult>(op, items.size(), std::move(reply));
+  auto result = std::make_shared<BatchResult>(op, items.size(), deps.history, std::move(reply));
   // Entities named twice in one batch would race each other; the spec leaves
   // the order open, the store applies writes in call order, which is the
   // array order.
@@ -128,7 +148,7 @@ void run_batch(const ApiDeps& deps, const Call& call, http::Reply reply, Op op) 
       }
       deps.store->delete_entity(call.tenant, id, [result, id](Result<model::WriteOutcome> r) {
         if (!r.ok()) return result->failure(id, error_from(r.status(), "id"));
-        result->success(id, false);
+        result->success(id, false, {});
       });
       continue;
     }
@@ -144,13 +164,13 @@ void run_batch(const ApiDeps& deps, const Call& call, http::Reply reply, Op op) 
       std::vector<std::string> written;
       for (const std::string& n : *names)
         if (std::find(r->not_updated.begin(), r->not_updated.end(), n) == r->not_updated.end()) written.push_back(n);
-      record_then_reply(deps, tenant, r->entity, &written, settle(result, id, false), no_content());
+      result->success(id, false, points_of(deps, tenant, r->entity, &written));
     };
     switch (op) {
       case Op::kCreate:
         deps.store->create(call.tenant, std::move(*e), [&deps, tenant = call.tenant, result, id](Result<model::WriteOutcome> r) {
           if (!r.ok()) return result->failure(id, error_from(r.status(), "id"));
-          record_then_reply(deps, tenant, r->entity, nullptr, settle(result, id, true), no_content());
+          result->success(id, true, points_of(deps, tenant, r->entity, nullptr));
         });
         break;
       case Op::kUpsert: {
@@ -160,8 +180,7 @@ void run_batch(const ApiDeps& deps, const Call& call, http::Reply reply, Op op) 
                             existed](Result<model::WriteOutcome> r) {
                              if (!r.ok()) return result->failure(id, error_from(r.status(), "id"));
                              const bool all = !existed || !merge_existing;
-                             record_then_reply(deps, tenant, r->entity, all ? nullptr : names.get(),
-                                               settle(result, id, !existed), no_content());
+                             result->success(id, !existed, points_of(deps, tenant, r->entity, all ? nullptr : names.get()));
                            });
         break;
       }
