@@ -11,9 +11,11 @@
 #include <random>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "common/clock.hpp"
 #include "common/log.hpp"
+#include "ngsild/notify/coalesce.hpp"
 #include "ngsild/notify/http_sender.hpp"
 #include "ngsild/notify/mqtt_sender.hpp"
 #include "ngsild/notify/queue_store.hpp"
@@ -45,6 +47,8 @@ struct Notifier::Impl : std::enable_shared_from_this<Notifier::Impl> {
     std::shared_ptr<const Delivery> d;  // immutable: the writer thread may read it too
     PersistFlag persist;
     std::optional<Result<Target>> target;  // parsed on the first attempt
+    // Where its entities are, computed when a batch first considers it.
+    std::optional<std::optional<notify::NotificationShape>> shape;
   };
   // One subscription's FIFO. Only the head is ever in flight.
   struct SubQueue {
@@ -54,6 +58,10 @@ struct Notifier::Impl : std::enable_shared_from_this<Notifier::Impl> {
     std::deque<Item> items;
     bool in_flight = false;
     bool waiting_retry = false;
+    // The current attempt: the first `batch` items, sent as `batch_d` (the
+    // head's own delivery, or their merge). 0 = none formed yet.
+    size_t batch = 0;
+    std::shared_ptr<const Delivery> batch_d;
     uint32_t failures = 0;  // consecutive, for the backoff
     asio::steady_timer retry;
   };
@@ -171,9 +179,10 @@ struct Notifier::Impl : std::enable_shared_from_this<Notifier::Impl> {
     ++queued;
     const size_t bound = std::max<size_t>(1, options.max_queued_per_subscription);
     while (q.items.size() > bound) {
-      // Never the head in flight: its outcome is about to be reported.
-      auto victim = q.items.begin() + (q.in_flight ? 1 : 0);
+      // Never a batch in flight: its outcome is about to be reported.
+      auto victim = q.items.begin() + (q.in_flight ? static_cast<std::ptrdiff_t>(q.batch) : 0);
       if (victim == q.items.end()) break;
+      if (!q.in_flight) dissolve_batch(q);
       Item gone = std::move(*victim);
       q.items.erase(victim);
       --queued;
@@ -195,9 +204,57 @@ struct Notifier::Impl : std::enable_shared_from_this<Notifier::Impl> {
     drops_unlogged = 0;
   }
 
+  void dissolve_batch(SubQueue& q) {
+    q.batch = 0;
+    q.batch_d.reset();
+  }
+
+  static const std::optional<notify::NotificationShape>& shape_of(Item& item) {
+    if (!item.shape) item.shape = notify::notification_shape(item.d->body);
+    return *item.shape;
+  }
+
+  // The head and the deliveries right behind it that can share its notification.
+  void form_batch(SubQueue& q) {
+    Item& head = q.items.front();
+    q.batch = 1;
+    q.batch_d = head.d;
+    const size_t max_entities = options.max_entities_per_notification;
+    if (q.items.size() < 2 || max_entities < 2) return;
+    const auto& first = shape_of(head);
+    if (!first) return;
+    size_t entities = first->members;
+    size_t data_bytes = first->data_end - first->data_begin;  // of the merged "data" so far
+    size_t n = 1;
+    for (; n < q.items.size(); ++n) {
+      Item& next = q.items[n];
+      const auto& shape = shape_of(next);
+      if (!shape || shape->envelope != first->envelope || next.d->endpoint != head.d->endpoint ||
+          next.d->link_header != head.d->link_header || next.d->tenant != head.d->tenant)
+        break;
+      // The merge takes `next`'s envelope (it would be the last part).
+      const size_t own = shape->data_end - shape->data_begin;
+      const size_t merged_data = data_bytes + 1 + own;
+      if (entities + shape->members > max_entities ||
+          next.d->body.size() - own + merged_data > options.max_notification_bytes)
+        break;
+      entities += shape->members;
+      data_bytes = merged_data;
+    }
+    if (n == 1) return;
+    std::vector<notify::ShapedBody> parts;
+    parts.reserve(n);
+    for (size_t i = 0; i < n; ++i) parts.push_back({q.items[i].d->body, &**q.items[i].shape});
+    auto merged = std::make_shared<Delivery>(*q.items[n - 1].d);
+    merged->body = notify::merge_notifications(parts);
+    q.batch = n;
+    q.batch_d = std::move(merged);
+  }
+
   void pump(SubQueue& q) {
     if (!running || q.in_flight || q.waiting_retry || q.items.empty()) return;
     q.in_flight = true;
+    if (q.batch == 0) form_batch(q);
     Item& head = q.items.front();
     if (!head.target) head.target = notify::parse_target(head.d->endpoint.uri);
     auto done = [self = shared_from_this(), key = queue_key(q.tenant, q.subscription_id), id = q.id,
@@ -210,10 +267,10 @@ struct Notifier::Impl : std::enable_shared_from_this<Notifier::Impl> {
     switch (t.kind) {
       case Target::Kind::kHttp:
       case Target::Kind::kHttps:
-        http.send(t, *head.d, std::move(done));
+        http.send(t, *q.batch_d, std::move(done));
         break;
       case Target::Kind::kMqtt:
-        mqtt.send(t, *head.d, std::move(done));
+        mqtt.send(t, *q.batch_d, std::move(done));
         break;
       case Target::Kind::kMqtts:
         asio::post(strand, [done] { done("mqtts:// endpoints are not supported yet"); });
@@ -231,10 +288,13 @@ struct Notifier::Impl : std::enable_shared_from_this<Notifier::Impl> {
     if (error.empty()) {
       ++sent;
       q.failures = 0;
-      Item done = std::move(q.items.front());
-      q.items.pop_front();
-      --queued;
-      settle(done);
+      for (size_t i = 0; i < q.batch && !q.items.empty(); ++i) {
+        Item done = std::move(q.items.front());
+        q.items.pop_front();
+        --queued;
+        settle(done);
+      }
+      dissolve_batch(q);
       report(q.tenant, q.subscription_id, true, {});
       if (q.items.empty()) {
         queues.erase(it);  // idle subscriptions cost nothing

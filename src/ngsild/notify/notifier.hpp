@@ -14,6 +14,22 @@
 // one at a time; different subscriptions proceed independently and in parallel
 // (on separate pooled connections).
 //
+// Coalescing. One attempt in flight per subscription caps it at one
+// notification per round trip, so when deliveries wait behind the one in
+// flight, the next attempt sends the waiting ones as ONE notification whose
+// "data" array holds all their entities in enqueue order (NGSI-LD lets a
+// Notification carry several entities; see coalesce.hpp for which bodies can
+// be merged). The batch takes the queue's head and the compatible deliveries
+// right behind it, up to max_entities_per_notification entities and
+// max_notification_bytes (a single delivery larger than that is still sent).
+// A batch is formed once: a failed batch is retried as the same text (same
+// notification id, so a receiver can recognise a duplicate). Each delivery
+// keeps its own queue row and is settled when its batch succeeds. Bound drops
+// never touch a batch in flight; a drop inside a batch waiting for its retry
+// dissolves it and the retry forms a new one. Reports and Stats::sent count
+// notifications (attempts), not entities: one report per attempt, as the
+// NGSI-LD timesSent counts notifications sent.
+//
 // Durability without slowing the happy path. A delivery is sent at once; the
 // deliveries not settled persist_delay later are written to the SQLite queue
 // in one work item of the group-committing SqliteWriter. A delivery that
@@ -82,13 +98,17 @@ struct Endpoint {
   std::vector<std::pair<std::string, std::string>> receiver_info;
   // Settings for the notifier, e.g. MQTT-Version (mqtt3.1.1|mqtt5.0), MQTT-QoS (0..2).
   std::vector<std::pair<std::string, std::string>> notifier_info;
+  bool operator==(const Endpoint&) const = default;
 };
 
 struct Delivery {  // one notification to send
   std::string tenant;
   std::string subscription_id;
   Endpoint endpoint;
-  std::string body;         // the notification JSON text, ready to send
+  // The notification JSON text, ready to send. When it is an NGSI-LD
+  // Notification (an object with a "data" array), it may be sent merged with
+  // the deliveries queued right behind it (see Coalescing above).
+  std::string body;
   std::string link_header;  // for accept application/json: the Link header to add ("" = none)
 };
 
@@ -124,6 +144,10 @@ struct NotifierOptions {
   size_t max_connections_per_host = 32;
   // Idle keep-alive connections kept per host.
   size_t max_idle_per_host = 8;
+  // Bounds of a coalesced notification: entities in its "data" array and body
+  // bytes. 1 turns coalescing off.
+  size_t max_entities_per_notification = 100;
+  size_t max_notification_bytes = 1 << 20;
 };
 
 class Notifier {
@@ -142,7 +166,8 @@ class Notifier {
   void stop();
 
   // Thread-safe, never blocks on the network. Deliveries of one subscription
-  // are sent in enqueue order, one at a time; different subscriptions proceed
+  // are sent in enqueue order, one attempt at a time (an attempt may carry
+  // several coalesced deliveries); different subscriptions proceed
   // independently. Before start() or after stop(), deliveries are only
   // persisted (after stop(): ignored) - callers should not rely on that.
   void enqueue(Delivery d);
@@ -156,7 +181,7 @@ class Notifier {
   void forget(const std::string& tenant, const std::string& subscription_id);
 
   struct Stats {
-    uint64_t sent;     // successful attempts
+    uint64_t sent;     // successful attempts (a coalesced notification counts once)
     uint64_t failed;   // failed attempts (each retry counts)
     uint64_t dropped;  // deliveries dropped by the bound
     uint64_t queued;   // deliveries waiting or in flight now

@@ -575,6 +575,154 @@ TEST(Notifier, ForgetDropsQueueInMemoryAndOnDisk) {
   }
 }
 
+// An NGSI-LD Notification carrying entity n (mergeable with its neighbours).
+Delivery make_notification(const std::string& sub, const std::string& uri, int n) {
+  Delivery d;
+  d.subscription_id = sub;
+  d.endpoint.uri = uri;
+  d.body = "{\"id\":\"urn:ngsi-ld:Notification:" + std::to_string(n) +
+           "\",\"type\":\"Notification\",\"subscriptionId\":\"" + sub +
+           "\",\"notifiedAt\":\"2026-01-01T00:00:00.000Z\",\"data\":[{\"id\":\"urn:ngsi-ld:T:" + std::to_string(n) +
+           "\",\"type\":\"T\",\"n\":" + std::to_string(n) + "}]}";
+  return d;
+}
+
+// The entities' n of each request, one vector per notification received.
+std::vector<std::vector<int64_t>> notified(const std::vector<Receiver::Request>& reqs) {
+  std::vector<std::vector<int64_t>> out;
+  for (const auto& r : reqs) {
+    auto v = boost::json::parse(r.body).as_object();
+    EXPECT_EQ(v.at("type"), "Notification");
+    out.emplace_back();
+    for (const auto& e : v.at("data").as_array()) out.back().push_back(e.at("n").as_int64());
+  }
+  return out;
+}
+
+std::vector<int64_t> flat(const std::vector<std::vector<int64_t>>& batches) {
+  std::vector<int64_t> out;
+  for (const auto& b : batches) out.insert(out.end(), b.begin(), b.end());
+  return out;
+}
+
+std::vector<int64_t> iota_n(int n) {
+  std::vector<int64_t> v;
+  for (int i = 0; i < n; ++i) v.push_back(i);
+  return v;
+}
+
+TEST(Notifier, CoalescesWaitingNotificationsInOrderUpToTheEntityBound) {
+  Receiver rx;  // down: the first notification fails and everything else queues behind it
+  IoThread t;
+  Reports reports;
+  Notifier n(t.io, fast_retry());
+  n.on_report(reports.sink());
+  ASSERT_TRUE(n.start().ok());
+  for (int i = 0; i < 250; ++i) n.enqueue(make_notification("s", rx.url(), i));
+  ASSERT_TRUE(wait_until([&] { return reports.count(false) >= 1 && n.stats().queued == 250; }));
+  rx.up();
+  ASSERT_TRUE(wait_until([&] { return n.stats().queued == 0; }));
+  auto got = notified(rx.requests());
+  // The one that failed is retried alone (as it was sent); the 249 behind it
+  // go as notifications of at most 100 entities, in order.
+  EXPECT_EQ(got, (std::vector<std::vector<int64_t>>{
+                     {0},
+                     std::vector<int64_t>(iota_n(101).begin() + 1, iota_n(101).end()),
+                     std::vector<int64_t>(iota_n(201).begin() + 101, iota_n(201).end()),
+                     std::vector<int64_t>(iota_n(250).begin() + 201, iota_n(250).end())}));
+  // A merged notification is the newest one's envelope with all the entities.
+  auto last = boost::json::parse(rx.requests().back().body).as_object();
+  EXPECT_EQ(last.at("id"), "urn:ngsi-ld:Notification:249");
+  EXPECT_EQ(last.at("subscriptionId"), "s");
+  // One report and one count per notification sent, not per entity.
+  EXPECT_EQ(reports.count(true), 4u);
+  EXPECT_EQ(n.stats().sent, 4u);
+  n.stop();
+}
+
+TEST(Notifier, CoalescingRespectsTheByteBoundAndLeavesOtherBodiesAlone) {
+  Receiver rx;
+  IoThread t;
+  Reports reports;
+  NotifierOptions o = fast_retry();
+  const size_t one = make_notification("s", "", 10).body.size();
+  o.max_notification_bytes = one * 3;  // room for a body and about two more entities
+  Notifier n(t.io, o);
+  n.on_report(reports.sink());
+  ASSERT_TRUE(n.start().ok());
+  for (int i = 0; i < 30; ++i) n.enqueue(make_notification("s", rx.url(), i));
+  for (int i = 0; i < 5; ++i) n.enqueue(make("s", rx.url(), i));  // not Notifications: never merged
+  ASSERT_TRUE(wait_until([&] { return reports.count(false) >= 1 && n.stats().queued == 35; }));
+  rx.up();
+  ASSERT_TRUE(wait_until([&] { return n.stats().queued == 0; }));
+  std::vector<Receiver::Request> mine, plain;
+  for (const auto& r : rx.requests()) {
+    if (r.body.find("\"data\"") != std::string::npos) {
+      EXPECT_TRUE(plain.empty()) << "order lost";
+      mine.push_back(r);
+    } else {
+      plain.push_back(r);
+    }
+  }
+  for (const auto& r : mine) EXPECT_LE(r.body.size(), o.max_notification_bytes) << r.body;
+  auto got = notified(mine);
+  EXPECT_EQ(flat(got), iota_n(30));
+  EXPECT_LT(got.size(), 30u);  // some were merged
+  EXPECT_EQ(sequence(plain, "s"), iota_n(5));
+  EXPECT_EQ(plain.size(), 5u);
+  n.stop();
+}
+
+TEST(Notifier, RetryAfterFailureResendsTheSameMergedNotification) {
+  testutil::TempDir dir;
+  const std::string db = dir.file("notify.db");
+  Receiver rx;
+  {
+    IoThread t;
+    Reports reports;
+    Notifier n(t.io, fast_retry(db));
+    n.on_report(reports.sink());
+    ASSERT_TRUE(n.start().ok());
+    for (int i = 0; i < 10; ++i) n.enqueue(make_notification("s", rx.url(), i));
+    ASSERT_TRUE(wait_until([&] { return reports.count(false) >= 1 && n.stats().queued == 10; }));
+    n.stop();  // the ten stay in the file
+  }
+  rx.up();
+  rx.status = 500;
+  {
+    // After the restart all ten wait together: the first attempt merges them.
+    IoThread t;
+    Reports reports;
+    Notifier n(t.io, fast_retry(db));
+    n.on_report(reports.sink());
+    ASSERT_TRUE(n.start().ok());
+    ASSERT_TRUE(wait_until([&] { return reports.count(false) >= 3; }));
+    rx.status = 204;
+    ASSERT_TRUE(wait_until([&] { return reports.count(true) == 1; }));
+    auto reqs = rx.requests();
+    ASSERT_GE(reqs.size(), 4u);
+    // Every attempt carried the same text: same notification id, all ten entities in order.
+    for (const auto& r : reqs) EXPECT_EQ(r.body, reqs.front().body);
+    EXPECT_EQ(flat(notified({reqs.back()})), iota_n(10));
+    EXPECT_EQ(n.stats().queued, 0u);
+    EXPECT_EQ(n.stats().sent, 1u);
+    n.stop();
+  }
+  {
+    // Every delivered row is gone: only the marker is sent.
+    IoThread t;
+    Reports reports;
+    Notifier n(t.io, fast_retry(db));
+    n.on_report(reports.sink());
+    ASSERT_TRUE(n.start().ok());
+    const size_t before = rx.count();
+    n.enqueue(make("marker", rx.url(), 0));
+    ASSERT_TRUE(wait_until([&] { return reports.count(true, "marker") == 1; }));
+    EXPECT_EQ(rx.count(), before + 1);
+    n.stop();
+  }
+}
+
 TEST(Notifier, BadEndpointIsReportedNotThrown) {
   IoThread t;
   Reports reports;
