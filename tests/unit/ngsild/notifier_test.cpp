@@ -625,11 +625,12 @@ TEST(Notifier, CoalescesWaitingNotificationsInOrderUpToTheEntityBound) {
   auto got = notified(rx.requests());
   // The one that failed is retried alone (as it was sent); the 249 behind it
   // go as notifications of at most 100 entities, in order.
-  EXPECT_EQ(got, (std::vector<std::vector<int64_t>>{
-                     {0},
-                     std::vector<int64_t>(iota_n(101).begin() + 1, iota_n(101).end()),
-                     std::vector<int64_t>(iota_n(201).begin() + 101, iota_n(201).end()),
-                     std::vector<int64_t>(iota_n(250).begin() + 201, iota_n(250).end())}));
+  auto range = [](int from, int to) {
+    std::vector<int64_t> v;
+    for (int i = from; i < to; ++i) v.push_back(i);
+    return v;
+  };
+  EXPECT_EQ(got, (std::vector<std::vector<int64_t>>{{0}, range(1, 101), range(101, 201), range(201, 250)}));
   // A merged notification is the newest one's envelope with all the entities.
   auto last = boost::json::parse(rx.requests().back().body).as_object();
   EXPECT_EQ(last.at("id"), "urn:ngsi-ld:Notification:249");
