@@ -79,20 +79,22 @@ while time.monotonic() - start < duration:
 elapsed = time.monotonic() - start
 time.sleep(3)
 lat = []
+messages = 0
 for line in open(arrivals):
     t, _, payload = line.partition(" ")
     try:
         body = json.loads(payload)["body"]
     except ValueError:
         continue
+    messages += 1
     for e in body["data"]:
         m = e["modifiedAt"]  # 2026-11-26T01:02:03.456Z
         ts = time.mktime(time.strptime(m[:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone + int(m[20:23]) / 1000
         lat.append((float(t) - ts) * 1000)
 lat.sort()
 def pct(p): return lat[min(len(lat) - 1, int(len(lat) * p / 100))] if lat else float("nan")
-print("updates sent %d in %.1f s (%.0f/s, %d batches late), notifications received %d" % (
-    sent, elapsed, sent / elapsed, late, len(lat)))
+print("updates sent %d in %.1f s (%.0f/s, %d batches late); entity changes notified %d, in %d notifications"
+      % (sent, elapsed, sent / elapsed, late, len(lat), messages))
 print("latency commit -> arrival: p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.1f ms" % (
     pct(50), pct(90), pct(99), lat[-1] if lat else float("nan")))
 PY
