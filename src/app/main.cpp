@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "app/bench_mqtt.hpp"
+#include "app/device_cli.hpp"
 #include "app/serve.hpp"
 #include "security/password.hpp"
 
@@ -34,6 +35,9 @@ int main(int argc, char** argv) {
   bench->require_subcommand(1);
   urbis::app::add_bench_mqtt_command(*bench, bench_exit);
 
+  int device_exit = 0;
+  urbis::app::add_device_command(app, device_exit);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -46,5 +50,6 @@ int main(int argc, char** argv) {
   }
   if (app.got_subcommand("passwd")) return urbis::security::run_passwd_command(std::cin, std::cout, std::cerr);
   if (app.got_subcommand("bench")) return bench_exit;
+  if (app.got_subcommand("device")) return device_exit;
   return urbis::app::run_serve(serve_flags);
 }

@@ -8,7 +8,9 @@
 #include "common/clock.hpp"
 #include "common/log.hpp"
 #include "config/config.hpp"
+#include "devices/registry/registry.hpp"
 #include "http/data_routes.hpp"
+#include "http/device_routes.hpp"
 #include "http/routes.hpp"
 #include "ingest/json_ingest.hpp"
 #include "model/change_events.hpp"
@@ -21,7 +23,9 @@
 #include "net/tls_transport.hpp"
 #include "ngsild/service.hpp"
 #include "security/config_auth.hpp"
+#include "security/device_auth.hpp"
 #include "storage/sqlite/broker_store_sqlite.hpp"
+#include "storage/sqlite/device_store_sqlite.hpp"
 #include "storage/sqlite/entity_store_sqlite.hpp"
 #include "storage/sqlite/subscription_store_sqlite.hpp"
 #include "storage/sqlite/time_series_sqlite.hpp"
@@ -69,7 +73,7 @@ int run_serve(const ServeFlags& flags) {
   log::init(opts.log_level);
   ULOG_INFO("urbis {} starting (data dir {})", URBIS_VERSION, opts.data_dir);
   if (!opts.mqtt.allow_anonymous && opts.mqtt.users.empty()) {
-    ULOG_WARN("no MQTT users are configured and anonymous access is off: every client will be refused. "
+    ULOG_WARN("no MQTT users are configured and anonymous access is off: only registered devices can connect. "
               "Add [[mqtt.users]] (hash with `urbis passwd`) or pass --allow-anonymous for a demo.");
   }
 
@@ -113,14 +117,27 @@ int run_serve(const ServeFlags& flags) {
     ULOG_ERROR("cannot open history: {}", history.status().message());
     return 1;
   }
+  auto device_store = storage::sqlite::SqliteDeviceStore::open(
+      (data / storage::sqlite::SqliteDeviceStore::kFileName).string(), sync);
+  if (!device_store.ok()) {
+    ULOG_ERROR("cannot open the device registry: {}", device_store.status().message());
+    return 1;
+  }
+  devices::DeviceRegistry registry(**device_store, clock);
+  if (auto st = registry.load(); !st.ok()) {
+    ULOG_ERROR("cannot load the device registry: {}", st.message());
+    return 1;
+  }
   security::ConfigAuthorizer auth(opts.mqtt);
+  // Registered devices first, then the users and ACL of the configuration.
+  security::DeviceAuthorizer device_auth(registry, auth);
   net::IoPool pool(opts.threads);
   std::unique_ptr<ingest::JsonIngestSink> ingest_sink;  // declared before the broker, which uses it
   if (opts.ingest.enabled) {
     ingest_sink = std::make_unique<ingest::JsonIngestSink>(opts.ingest.topic_prefix, **history, **entities, clock,
                                                            pool.context(0).get_executor(), &bus);
   }
-  mqtt::Broker broker(opts.mqtt, auth, store->get(), pool, clock);
+  mqtt::Broker broker(opts.mqtt, device_auth, store->get(), pool, clock);
   broker.set_ingest(ingest_sink.get());
   if (auto st = broker.load(); !st.ok()) {
     ULOG_ERROR("cannot load broker state: {}", st.message());
@@ -185,7 +202,7 @@ int run_serve(const ServeFlags& flags) {
     auto router = std::make_shared<http::Router>();
     http::CoreRouteOptions core;
     core.mqtt_websocket = opts.mqtt.websocket;
-    core.health = [&broker, &store, &entities, &history, &ingest_sink]() {
+    core.health = [&broker, &store, &entities, &history, &ingest_sink, &device_store]() {
       boost::json::object o;
       boost::json::object stores;
       bool degraded = false;
@@ -196,6 +213,7 @@ int run_serve(const ServeFlags& flags) {
       report("broker", (*store)->health());
       report("state", (*entities)->health());
       report("history", (*history)->health());
+      report("devices", (*device_store)->health());
       o["stores"] = std::move(stores);
       if (degraded) o["status"] = "degraded";
       if (ingest_sink) {
@@ -217,6 +235,7 @@ int run_serve(const ServeFlags& flags) {
     Status st = http::register_core_routes(*router, clock, core);
     if (st.ok()) st = http::register_data_routes(*router, **entities, **history);
     if (st.ok() && ngsi) st = ngsi->register_routes(*router);
+    if (st.ok()) st = http::register_device_routes(*router, registry, opts.http.admin_token);
     if (!st.ok()) {
       ULOG_ERROR("http routes: {}", st.message());
       failed = 1;
@@ -273,7 +292,7 @@ int run_serve(const ServeFlags& flags) {
   if (ngsi) ngsi->stop();
   broker.shutdown();
   pool.stop_and_join();
-  for (Status st : {(*store)->flush(), (*entities)->flush(), (*history)->flush()}) {
+  for (Status st : {(*store)->flush(), (*entities)->flush(), (*history)->flush(), registry.flush()}) {
     if (!st.ok()) {
       ULOG_ERROR("final flush failed: {}", st.message());
       return 1;

@@ -212,6 +212,9 @@ const KeySpec kKeys[] = {
      .target = +[](Options& o) -> auto& { return o.http.idle_timeout_s; },
      .min = 1, .max = 86400,
      .doc = "Seconds an idle HTTP connection stays open."},
+    {.key = "http.admin_token",
+     .target = +[](Options& o) -> auto& { return o.http.admin_token; },
+     .doc = "Bearer token for the device API (/api/v1/devices); empty: loopback clients only."},
 };
 
 }  // namespace

@@ -70,6 +70,9 @@ struct HttpOptions {
   ListenerOptions listener{true, "127.0.0.1", 8080};
   uint32_t max_body_bytes = 1 << 20;
   uint32_t idle_timeout_s = 60;
+  // Bearer token for the administrative routes (/api/v1/devices). Empty: only
+  // clients on the loopback address may call them.
+  std::string admin_token;
 };
 
 // Measurements arriving over MQTT (see ingest/json_ingest.hpp).

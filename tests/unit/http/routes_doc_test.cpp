@@ -8,7 +8,9 @@
 #include <sstream>
 
 #include "common/clock.hpp"
+#include "devices/registry/registry.hpp"
 #include "http/data_routes.hpp"
+#include "http/device_routes.hpp"
 #include "http/routes.hpp"
 #include "model/change_events.hpp"
 #include "ngsild/service.hpp"
@@ -41,6 +43,9 @@ TEST(RoutesDoc, CommittedDocumentMatchesRouteTable) {
                                         .notification_queue_path = ""});
   ASSERT_TRUE(ngsi.start().ok());
   ASSERT_TRUE(ngsi.register_routes(router).ok());
+  devices::MemoryDeviceStore device_store;
+  devices::DeviceRegistry registry(device_store, clock);
+  ASSERT_TRUE(register_device_routes(router, registry, "").ok());
   const std::string path = std::string(URBIS_SOURCE_DIR) + "/docs/http-routes.md";
   if (std::getenv("URBIS_UPDATE_DOCS")) std::ofstream(path) << router.markdown();
   std::ifstream f(path);
