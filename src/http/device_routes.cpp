@@ -48,10 +48,6 @@ Response error_response(const Status& st) {
   return problem(code, "about:blank", std::string(bhttp::obsolete_reason(code)), st.message(), std::move(extra));
 }
 
-Response bad_request(std::string detail, std::string_view field) {
-  return problem(bhttp::status::bad_request, "about:blank", "Bad Request", detail, {{"field", field}});
-}
-
 // The admin check; nullopt = allowed.
 std::optional<Response> refuse_unless_admin(const Request& req, const std::string& admin_token) {
   if (admin_token.empty()) {

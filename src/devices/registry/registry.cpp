@@ -17,9 +17,30 @@ Status not_found(std::string_view id) { return NotFound("id: no device '" + std:
 }  // namespace
 
 DeviceRegistry::DeviceRegistry(DeviceStore& store, const Clock& clock, RegistryOptions options)
-    : store_(store), clock_(clock), options_(options), last_activity_send_(clock.now()) {}
+    : store_(store), clock_(clock), options_(options), last_activity_send_(clock.now()) {
+  if (!options_.background_flush) return;
+  flusher_ = std::thread([this] {
+    std::unique_lock lock(stop_mu_);
+    while (!stop_cv_.wait_for(lock, options_.activity_flush_interval, [this] { return stopping_; })) {
+      lock.unlock();
+      {
+        std::lock_guard w(write_mu_);
+        send_activity(/*force=*/true);
+      }
+      lock.lock();
+    }
+  });
+}
 
 DeviceRegistry::~DeviceRegistry() {
+  if (flusher_.joinable()) {
+    {
+      std::lock_guard lock(stop_mu_);
+      stopping_ = true;
+    }
+    stop_cv_.notify_all();
+    flusher_.join();
+  }
   std::lock_guard w(write_mu_);
   send_activity(/*force=*/true);
 }

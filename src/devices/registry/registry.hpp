@@ -16,7 +16,7 @@
 // provisioned/silent -> active on connect) changes on every message. It is
 // kept in memory and written in batches: at most one batch per
 // `activity_flush_interval`, sent by whichever call notices the interval has
-// passed, and on flush(). A kill -9 therefore loses at most that interval of
+// passed, by a background thread every interval, and on flush(). A kill -9 therefore loses at most that interval of
 // "last seen" — never a device or a credential. Last-seen is also coarse: a
 // device seen again within a second is not marked dirty again.
 //
@@ -39,6 +39,8 @@
 #include <optional>
 #include <set>
 #include <shared_mutex>
+#include <condition_variable>
+#include <thread>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,6 +55,9 @@ namespace urbis::devices {
 struct RegistryOptions {
   // Longest time activity (last seen, errors) stays only in memory.
   std::chrono::milliseconds activity_flush_interval{5000};
+  // Run a thread that writes pending activity every interval even when no
+  // further message arrives to trigger it. Tests that drive a fake clock turn it off.
+  bool background_flush = true;
 };
 
 struct ListQuery {
@@ -104,7 +109,7 @@ class DeviceRegistry {
 
   // `store` and `clock` must outlive the registry.
   DeviceRegistry(DeviceStore& store, const Clock& clock, RegistryOptions options = {});
-  // Writes pending activity (without waiting for it).
+  // Stops the background thread and writes pending activity (without waiting for it).
   ~DeviceRegistry();
   DeviceRegistry(const DeviceRegistry&) = delete;
   DeviceRegistry& operator=(const DeviceRegistry&) = delete;
@@ -176,6 +181,11 @@ class DeviceRegistry {
   uint64_t next_version_ = 1;                          // guarded by mu_
   uint64_t next_epoch_ = 1;                            // guarded by mu_
   std::chrono::steady_clock::time_point last_activity_send_;  // guarded by mu_
+
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;  // guarded by stop_mu_
+  std::thread flusher_;    // last: started once every member above exists
 };
 
 }  // namespace urbis::devices

@@ -11,6 +11,7 @@
 
 #include <future>
 #include <set>
+#include <thread>
 
 #include "devices/registry/credentials.hpp"
 #include "devices/registry/import.hpp"
@@ -216,7 +217,7 @@ class RegistryTest : public ::testing::Test {
  protected:
   FakeClock clock;
   MemoryDeviceStore store;
-  DeviceRegistry reg{store, clock};
+  DeviceRegistry reg{store, clock, {.background_flush = false}};
 };
 
 TEST_F(RegistryTest, CreateGetListAndDuplicates) {
@@ -361,6 +362,19 @@ TEST_F(RegistryTest, ActivityIsBatched) {
   reg.record_error("s", "late");
   ASSERT_TRUE(reg.flush().ok());
   EXPECT_EQ(store.load()->at(0).device.last_error, "late");
+}
+
+TEST(RegistryBackground, ActivityReachesTheStoreWithoutFurtherTraffic) {
+  FakeClock clock;
+  MemoryDeviceStore store;
+  DeviceRegistry reg(store, clock, {.activity_flush_interval = std::chrono::milliseconds(10)});
+  ASSERT_TRUE(create(reg, spec("quiet")).ok());
+  reg.record_error("quiet", "one bad message, then silence");
+  // The fake clock never moves: only the background thread can write it.
+  for (int i = 0; i < 500 && store.load()->at(0).device.error_count == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(store.load()->at(0).device.last_error, "one bad message, then silence");
 }
 
 // ---------------------------------------------------------------- SQLite store
