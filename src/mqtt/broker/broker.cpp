@@ -186,7 +186,8 @@ Status Broker::load() {
       ++queued;
     }
     std::lock_guard lock(sessions_mu_);
-    sessions_[ss.client_id] = s;
+    sessions_.erase(s->client_id());
+    sessions_.emplace(s->client_id(), s);
   }
   ULOG_INFO("mqtt: restored {} retained messages, {} sessions, {} queued messages", retained_.size(),
             snap->sessions.size(), queued);
@@ -367,7 +368,7 @@ Broker::Attach Broker::attach_session(const std::shared_ptr<Connection>& conn, c
     }
     if (!a.session) {
       a.session = std::make_shared<Session>(client_id);
-      sessions_[client_id] = a.session;
+      sessions_.emplace(a.session->client_id(), a.session);
     }
   }
   if (old_session) discard_session(old_session);

@@ -25,6 +25,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -158,7 +159,9 @@ class Broker {
   std::chrono::steady_clock::time_point started_;
 
   mutable std::mutex sessions_mu_;
-  std::unordered_map<std::string, SessionPtr> sessions_;  // guarded by sessions_mu_
+  // Keyed by a view of the session's own client id (the session outlives its
+  // entry): one copy of each id. Insert with emplace(s->client_id(), s) only.
+  std::unordered_map<std::string_view, SessionPtr> sessions_;  // guarded by sessions_mu_
 
   mutable std::mutex retained_mu_;
   std::map<std::string, MessagePtr, std::less<>> retained_;  // guarded by retained_mu_

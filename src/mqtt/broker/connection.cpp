@@ -21,6 +21,32 @@ Connection::Connection(Broker& broker, std::unique_ptr<net::Transport> transport
 
 Connection::~Connection() = default;
 
+std::string_view Connection::client_id() const {
+  return session_ ? std::string_view(session_->client_id()) : std::string_view();
+}
+
+const ClientIdentity& Connection::identity() const {
+  // Assigning into strings that already have the capacity copies without
+  // allocating: the authorizer sees owned strings without the connection
+  // keeping a second copy of each.
+  thread_local ClientIdentity id;
+  id.client_id.assign(client_id());
+  if (creds_ && creds_->username) {
+    if (!id.username) id.username.emplace();
+    id.username->assign(*creds_->username);
+  } else {
+    id.username.reset();
+  }
+  id.remote_ip.assign(transport_->remote_ip());
+  id.transport.assign(transport_->kind());
+  if (creds_) {
+    id.cert_cn.assign(creds_->cert_cn);
+  } else {
+    id.cert_cn.clear();
+  }
+  return id;
+}
+
 void Connection::start() {
   last_rx_ = connected_at_ = std::chrono::steady_clock::now();
   broker_.link(this);
@@ -39,7 +65,7 @@ void Connection::on_read(const std::error_code& ec, std::span<const uint8_t> dat
   reading_ = false;
   if (state_ == State::kClosed) return;
   if (ec) {
-    if (state_ != State::kClosing) ULOG_DEBUG("mqtt {} {}: connection lost: {}", transport_->remote_endpoint(), identity_.client_id, ec.message());
+    if (state_ != State::kClosing) ULOG_DEBUG("mqtt {} {}: connection lost: {}", transport_->remote_endpoint(), client_id(), ec.message());
     close_now();
     return;
   }
@@ -128,13 +154,14 @@ void Connection::dispatch(Packet& p) {
 void Connection::send(const Packet& p) { encode(p, version_, outbuf_); }
 
 uint64_t Connection::send_ack(Ack a, int waits) {
-  if (waits == 0 && (!pending_acks_ || pending_acks_->empty())) {
+  if (waits == 0 && !has_pending_acks()) {
     send(a);
     return 0;
   }
-  if (!pending_acks_) pending_acks_ = std::make_unique<std::deque<PendingAck>>();
-  uint64_t id = ++ack_counter_;
-  pending_acks_->push_back({std::move(a), waits, id});
+  auto& x = extras();
+  if (!x.pending_acks) x.pending_acks = std::make_unique<std::deque<PendingAck>>();
+  uint64_t id = ++x.ack_counter;
+  x.pending_acks->push_back({std::move(a), waits, id});
   return id;
 }
 
@@ -145,11 +172,12 @@ std::function<void(const Status&)> Connection::ack_completion(uint64_t id) {
 }
 
 void Connection::ack_done(uint64_t id, const Status& st) {
-  if (state_ != State::kConnected || !pending_acks_) return;
-  for (auto& p : *pending_acks_) {
+  if (state_ != State::kConnected || !has_pending_acks()) return;
+  auto& acks = extras_->pending_acks;
+  for (auto& p : *acks) {
     if (p.id != id) continue;
     if (!st.ok()) {
-      ULOG_WARN("mqtt {}: message from '{}' not stored: {}", transport_->remote_endpoint(), identity_.client_id,
+      ULOG_WARN("mqtt {}: message from '{}' not stored: {}", transport_->remote_endpoint(), client_id(),
                 st.message());
       bool bad_payload = st.code() == Code::kInvalidArgument;
       if (version_ == Version::v311 && !bad_payload) {
@@ -166,11 +194,11 @@ void Connection::ack_done(uint64_t id, const Status& st) {
     if (p.waits > 0) --p.waits;
     break;
   }
-  while (!pending_acks_->empty() && pending_acks_->front().waits == 0) {
-    send(pending_acks_->front().ack);
-    pending_acks_->pop_front();
+  while (!acks->empty() && acks->front().waits == 0) {
+    send(acks->front().ack);
+    acks->pop_front();
   }
-  if (pending_acks_->empty()) pending_acks_.reset();
+  if (acks->empty()) acks.reset();
   start_write();
 }
 
@@ -190,14 +218,15 @@ bool Connection::send_publish(const Pending& pd, uint16_t packet_id, bool dup) {
       pub.props.message_expiry_interval = static_cast<uint32_t>(std::max<int64_t>(left, 1));
     }
     pub.topic = m.topic;
-    if (client_alias_max_ > 0) {
-      auto it = out_aliases_.find(m.topic);
-      if (it != out_aliases_.end()) {
+    if (extras_ && extras_->client_alias_max > 0) {
+      auto& aliases = extras_->out_aliases;
+      auto it = aliases.find(m.topic);
+      if (it != aliases.end()) {
         pub.topic.clear();
         pub.props.topic_alias = it->second;
-      } else if (out_aliases_.size() < client_alias_max_) {
-        uint16_t alias = static_cast<uint16_t>(out_aliases_.size() + 1);
-        out_aliases_.emplace(m.topic, alias);
+      } else if (aliases.size() < extras_->client_alias_max) {
+        uint16_t alias = static_cast<uint16_t>(aliases.size() + 1);
+        aliases.emplace(m.topic, alias);
         pub.props.topic_alias = alias;
       }
     }
@@ -206,10 +235,10 @@ bool Connection::send_publish(const Pending& pd, uint16_t packet_id, bool dup) {
   }
   size_t before = outbuf_.size();
   encode(Packet(std::in_place_type<Publish>, pub), version_, outbuf_);
-  if (client_max_packet_ && outbuf_.size() - before > client_max_packet_) {
+  if (uint32_t max = client_max_packet(); max && outbuf_.size() - before > max) {
     // MQTT-3.1.2-25: never send a packet larger than the client accepts.
     outbuf_.resize(before);
-    if (pub.props.topic_alias && !pub.topic.empty()) out_aliases_.erase(m.topic);
+    if (pub.props.topic_alias && !pub.topic.empty()) extras_->out_aliases.erase(m.topic);
     broker_.stats_.add(Stat::kDroppedTooLarge);
     return false;
   }
@@ -281,7 +310,7 @@ void Connection::start_write() {
 
 void Connection::fail(uint8_t reason, std::string why) {
   if (state_ == State::kClosed || state_ == State::kClosing) return;
-  ULOG_DEBUG("mqtt {} {}: closing: {} (reason 0x{:02X})", transport_->remote_endpoint(), identity_.client_id, why,
+  ULOG_DEBUG("mqtt {} {}: closing: {} (reason 0x{:02X})", transport_->remote_endpoint(), client_id(), why,
              reason);
   if (state_ == State::kWaitConnect) {
     // CONNACK can carry the reason; 3.1.1 only has return codes for a few of them.
@@ -314,7 +343,7 @@ void Connection::close_now() {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
   transport_->close();
-  if (resume_timer_) resume_timer_->cancel();
+  if (extras_ && extras_->resume_timer) extras_->resume_timer->cancel();
   broker_.unlink(this);
   finish();
 }
@@ -328,7 +357,7 @@ void Connection::finish() {
       std::lock_guard lock(session_->mu);
       expiry = session_->expiry_interval;
     }
-    broker_.detach_session(session_, this, std::move(will_), send_will_, expiry);
+    broker_.detach_session(session_, this, extras_ ? std::move(extras_->will) : nullptr, send_will_, expiry);
     session_.reset();
   }
   std::string().swap(inbuf_);
@@ -345,7 +374,7 @@ void Connection::shutdown() {
   if (state_ == State::kClosed) return;
   // The server closes without the client's DISCONNECT: its will is published
   // (MQTT 5 3.1.2.5), at once, since a delay cannot outlive this process.
-  if (will_) will_->props.will_delay_interval.reset();
+  if (extras_ && extras_->will) extras_->will->props.will_delay_interval.reset();
   if (state_ == State::kConnected) {
     fail(rc::kServerShuttingDown, "server shutting down");
   } else {
@@ -376,12 +405,18 @@ void Connection::check_timeouts(std::chrono::steady_clock::time_point now) {
   }
 }
 
+boost::asio::steady_timer& Connection::resume_timer() {
+  auto& x = extras();
+  if (!x.resume_timer) x.resume_timer = std::make_unique<boost::asio::steady_timer>(transport_->executor());
+  return *x.resume_timer;
+}
+
 void Connection::pause_for(std::chrono::milliseconds d) {
   if (paused_ || state_ != State::kConnected) return;
   paused_ = true;
-  if (!resume_timer_) resume_timer_ = std::make_unique<boost::asio::steady_timer>(transport_->executor());
-  resume_timer_->expires_after(d);
-  resume_timer_->async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+  auto& timer = resume_timer();
+  timer.expires_after(d);
+  timer.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
     if (!ec && self->state_ == State::kConnected) self->resume_reading();
   });
 }
@@ -389,9 +424,9 @@ void Connection::pause_for(std::chrono::milliseconds d) {
 void Connection::wait_for_drain(SessionPtr s) {
   if (paused_ || state_ != State::kConnected) return;
   paused_ = true;
-  if (!resume_timer_) resume_timer_ = std::make_unique<boost::asio::steady_timer>(transport_->executor());
-  resume_timer_->expires_after(std::chrono::milliseconds(2));
-  resume_timer_->async_wait([self = shared_from_this(), s = std::move(s)](const boost::system::error_code& ec) {
+  auto& timer = resume_timer();
+  timer.expires_after(std::chrono::milliseconds(2));
+  timer.async_wait([self = shared_from_this(), s = std::move(s)](const boost::system::error_code& ec) {
     if (ec || self->state_ != State::kConnected) return;
     bool still_full;
     {

@@ -22,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -66,7 +67,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool closed() const { return state_ == State::kClosed; }
   int thread() const { return thread_; }
   net::Transport& transport() { return *transport_; }
-  const ClientIdentity& identity() const { return identity_; }
+  // Who the client is, for the authorizer and the ingest sink. Assembled from
+  // the connection's parts into a per-thread object (no allocation once warm):
+  // valid until the next call on this thread. REQUIRES: CONNECT accepted.
+  const ClientIdentity& identity() const;
   Version version() const { return version_; }
 
   // Intrusive links for the per-thread connection list (owned by Broker).
@@ -74,7 +78,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Connection* next = nullptr;
 
  private:
-  enum class State { kWaitConnect, kConnected, kClosing, kClosed };
+  enum class State : uint8_t { kWaitConnect, kConnected, kClosing, kClosed };
 
   void read_more();
   void on_read(const std::error_code& ec, std::span<const uint8_t> data);
@@ -112,62 +116,81 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void close_now();
   void finish();  // after the transport is closed: session and will handling
 
-  Broker& broker_;
-  std::unique_ptr<net::Transport> transport_;
-  const int thread_;
-  State state_ = State::kWaitConnect;
-  Version version_ = Version::v311;
-  ClientIdentity identity_;
-  std::string principal_;
-  SessionPtr session_;
-  std::unique_ptr<Will> will_;  // most clients have none: keep it off the connection
-  bool send_will_ = true;  // cleared by a normal DISCONNECT
-  bool taken_over_ = false;
+  // Memory: an idle connected client costs this object, its session, its
+  // transport and nothing else (see docs/PERFORMANCE.md). What only some
+  // clients use lives in Extras and Credentials, allocated on first use.
 
-  // Reading.
-  std::string inbuf_;  // a partial packet carried between reads; empty when idle
-  bool reading_ = false;
-  bool paused_ = false;
-  std::chrono::steady_clock::time_point last_rx_;
-  std::chrono::steady_clock::time_point connected_at_;
-  uint16_t keep_alive_ = 0;  // effective, seconds
-
-  // Writing.
-  std::string outbuf_;
-  bool writing_ = false;
-
-  // What the client told us about itself (MQTT 5 CONNECT properties).
-  uint32_t client_max_packet_ = 0;   // 0 = no limit beyond the protocol's
-  uint16_t client_receive_max_ = 65535;
-  uint16_t client_alias_max_ = 0;
-  bool request_problem_info_ = true;
-  // Topic aliases the client set (index = alias).
-  std::vector<std::string> in_aliases_;
-  // Aliases we assigned toward the client.
-  std::unordered_map<std::string, uint16_t> out_aliases_;
-  // Acks waiting for the store, in arrival order; allocated on first use.
+  // What a client may never use: MQTT 5 limits and topic aliases, acks
+  // waiting for the store, a will, the rate limiter and its timer.
   struct PendingAck {
     Ack ack;
     int waits = 0;  // completions still outstanding; 0 = ready to send
     uint64_t id = 0;
   };
-  std::unique_ptr<std::deque<PendingAck>> pending_acks_;
-  uint64_t ack_counter_ = 0;
+  struct Extras {
+    uint32_t client_max_packet = 0;  // 0 = no limit beyond the protocol's
+    uint16_t client_alias_max = 0;
+    std::vector<std::string> in_aliases;                   // aliases the client set (index = alias)
+    std::unordered_map<std::string, uint16_t> out_aliases;  // aliases we assigned toward the client
+    // Acks waiting for the store, in arrival order; allocated on first use
+    // (an empty std::deque already holds a 512-byte block).
+    std::unique_ptr<std::deque<PendingAck>> pending_acks;
+    uint64_t ack_counter = 0;
+    std::unique_ptr<Will> will;
+    // Back-pressure / rate limit: reading resumes when this fires.
+    std::unique_ptr<boost::asio::steady_timer> resume_timer;
+    // Publish rate limit: token bucket refilled per second; starts full.
+    double tokens = 0;
+    std::chrono::steady_clock::time_point tokens_at{};  // epoch = not started
+  };
+  Extras& extras() {
+    if (!extras_) extras_ = std::make_unique<Extras>();
+    return *extras_;
+  }
+  // What an anonymous client without a certificate does not have.
+  struct Credentials {
+    std::optional<std::string> username;
+    std::string cert_cn;
+    std::string principal;  // as the authorizer named it
+  };
+  std::string_view client_id() const;
+  std::string_view principal() const { return creds_ ? std::string_view(creds_->principal) : std::string_view(); }
+  uint32_t client_max_packet() const { return extras_ ? extras_->client_max_packet : 0; }
+  bool has_pending_acks() const { return extras_ && extras_->pending_acks; }
 
+  Broker& broker_;
+  std::unique_ptr<net::Transport> transport_;
+  SessionPtr session_;
+  std::unique_ptr<Extras> extras_;
+  std::unique_ptr<Credentials> creds_;
+
+  // Reading: a partial packet carried between reads; empty when idle.
+  std::string inbuf_;
+  // Writing: packets waiting for the write in flight to finish.
+  std::string outbuf_;
+  std::chrono::steady_clock::time_point last_rx_;
+  std::chrono::steady_clock::time_point connected_at_;
+
+  const int thread_;
+  State state_ = State::kWaitConnect;
+  Version version_ = Version::v311;
+  uint16_t keep_alive_ = 0;             // effective, seconds
+  uint16_t client_receive_max_ = 65535;  // MQTT 5 CONNECT property
+  bool send_will_ = true;                // cleared by a normal DISCONNECT
+  bool taken_over_ = false;
+  bool reading_ = false;
+  bool paused_ = false;
+  bool writing_ = false;
+  bool request_problem_info_ = true;
   // Refused at admission (connection limits): CONNECT gets an error CONNACK.
   bool refused_ = false;
   bool counted_connected_ = false;
-  // Back-pressure / rate limit: reading resumes when this fires. Allocated on
-  // first use so idle connections do not pay for it.
-  std::unique_ptr<boost::asio::steady_timer> resume_timer_;
+
+  boost::asio::steady_timer& resume_timer();
   void pause_for(std::chrono::milliseconds d);
   // Back-pressure: stop reading until `s` is below its queue limit again
   // (checked every few milliseconds), or went offline.
   void wait_for_drain(SessionPtr s);
-
-  // Publish rate limit: token bucket refilled per second.
-  double tokens_ = 0;
-  std::chrono::steady_clock::time_point tokens_at_;
 
   friend class Broker;
 };

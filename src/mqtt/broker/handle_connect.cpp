@@ -29,9 +29,9 @@ void Connection::handle_connect(Connect& c) {
   auto opts = broker_.options();
   if (version_ == Version::v5) {
     if (c.props.request_problem_information) request_problem_info_ = *c.props.request_problem_information != 0;
-    client_max_packet_ = c.props.maximum_packet_size.value_or(0);
     client_receive_max_ = c.props.receive_maximum.value_or(65535);
-    client_alias_max_ = c.props.topic_alias_maximum.value_or(0);
+    if (c.props.maximum_packet_size) extras().client_max_packet = *c.props.maximum_packet_size;
+    if (c.props.topic_alias_maximum.value_or(0)) extras().client_alias_max = *c.props.topic_alias_maximum;
     if (c.props.authentication_method) {
       fail(rc::kBadAuthenticationMethod, "enhanced authentication is not supported");
       return;
@@ -57,21 +57,20 @@ void Connection::handle_connect(Connect& c) {
     c.client_id = random_client_id();
     assigned = true;
   }
-  identity_.client_id = c.client_id;
-  identity_.username = c.username;
-  identity_.remote_ip = transport_->remote_ip();
-  identity_.transport = transport_->kind();
-  identity_.cert_cn = transport_->client_certificate_cn();
+  ClientIdentity who;
+  who.client_id = c.client_id;
+  who.username = c.username;
+  who.remote_ip = transport_->remote_ip();
+  who.transport = transport_->kind();
+  who.cert_cn = transport_->client_certificate_cn();
 
-  AuthResult auth = broker_.auth_.authenticate(identity_, c.password);
+  AuthResult auth = broker_.auth_.authenticate(who, c.password);
   if (!auth.ok) {
     ULOG_INFO("mqtt {}: client '{}' user '{}' refused (0x{:02X})", transport_->remote_endpoint(), c.client_id,
               c.username.value_or(""), auth.reason);
     fail(auth.reason ? auth.reason : rc::kNotAuthorized, "not authorized");
     return;
   }
-  principal_ = auth.principal;
-
   if (c.will) {
     if (c.will->qos > opts->maximum_qos) {
       fail(rc::kQosNotSupported, "will QoS exceeds the server's maximum QoS");
@@ -81,11 +80,18 @@ void Connection::handle_connect(Connect& c) {
       fail(rc::kRetainNotSupported, "retained wills are not available");
       return;
     }
-    if (!broker_.auth_.may_publish(identity_, principal_, c.will->topic)) {
+    if (!broker_.auth_.may_publish(who, auth.principal, c.will->topic)) {
       fail(rc::kNotAuthorized, "not authorized to publish the will topic");
       return;
     }
-    will_ = std::make_unique<Will>(std::move(*c.will));
+    extras().will = std::make_unique<Will>(std::move(*c.will));
+  }
+
+  // Anonymous clients without a certificate (most idle fleets behind a
+  // gateway) keep no credentials at all.
+  if (who.username || !who.cert_cn.empty() || !auth.principal.empty()) {
+    creds_ = std::make_unique<Credentials>(
+        Credentials{std::move(who.username), std::move(who.cert_cn), std::move(auth.principal)});
   }
 
   // Keep-alive: MQTT 5 lets the server impose its own (server keep-alive).
@@ -113,8 +119,6 @@ void Connection::handle_connect(Connect& c) {
   state_ = State::kConnected;
   counted_connected_ = true;
   broker_.connected_.fetch_add(1, std::memory_order_relaxed);
-  tokens_ = opts->max_publish_rate;
-  tokens_at_ = std::chrono::steady_clock::now();
 
   Connack ack;
   ack.session_present = attach.present;

@@ -24,15 +24,16 @@ void Connection::handle_publish(Publish& p) {
         fail(rc::kTopicAliasInvalid, "topic alias " + std::to_string(alias) + " out of range");
         return;
       }
-      if (in_aliases_.size() <= alias) in_aliases_.resize(alias + 1);
+      auto& aliases = extras().in_aliases;
+      if (aliases.size() <= alias) aliases.resize(alias + 1);
       if (p.topic.empty()) {
-        if (in_aliases_[alias].empty()) {
+        if (aliases[alias].empty()) {
           fail(rc::kProtocolError, "topic alias " + std::to_string(alias) + " used before it was set");
           return;
         }
-        p.topic = in_aliases_[alias];
+        p.topic = aliases[alias];
       } else {
-        in_aliases_[alias] = p.topic;
+        aliases[alias] = p.topic;
       }
       p.props.topic_alias.reset();
     } else if (p.topic.empty()) {
@@ -74,17 +75,22 @@ void Connection::handle_publish(Publish& p) {
   if (opts->max_publish_rate) {
     auto now = std::chrono::steady_clock::now();
     double rate = opts->max_publish_rate;
-    tokens_ = std::min(rate, tokens_ + rate * std::chrono::duration<double>(now - tokens_at_).count());
-    tokens_at_ = now;
-    tokens_ -= 1;
-    if (tokens_ < 0) {
+    auto& x = extras();
+    if (x.tokens_at == std::chrono::steady_clock::time_point{}) {
+      x.tokens = rate;
+      x.tokens_at = now;
+    }
+    x.tokens = std::min(rate, x.tokens + rate * std::chrono::duration<double>(now - x.tokens_at).count());
+    x.tokens_at = now;
+    x.tokens -= 1;
+    if (x.tokens < 0) {
       broker_.stats_.add(Stat::kPublishThrottled);
-      pause_for(std::chrono::milliseconds(static_cast<int64_t>(-tokens_ * 1000 / rate) + 1));
+      pause_for(std::chrono::milliseconds(static_cast<int64_t>(-x.tokens * 1000 / rate) + 1));
     }
   }
 
-  if (!broker_.auth_.may_publish(identity_, principal_, p.topic)) {
-    ULOG_DEBUG("mqtt {}: '{}' may not publish to '{}'", transport_->remote_endpoint(), identity_.client_id, p.topic);
+  if (!broker_.auth_.may_publish(identity(), principal(), p.topic)) {
+    ULOG_DEBUG("mqtt {}: '{}' may not publish to '{}'", transport_->remote_endpoint(), client_id(), p.topic);
     // 3.1.1 has no way to say no: the message is dropped and acknowledged.
     uint8_t reason = version_ == Version::v5 ? rc::kNotAuthorized : rc::kSuccess;
     if (p.qos == 1) send_ack(Ack{PacketType::Puback, p.packet_id, reason, {}}, 0);
@@ -112,11 +118,11 @@ void Connection::handle_publish(Publish& p) {
       msg->props.message_expiry_interval.reset();
     }
   }
-  msg->origin_client = identity_.client_id;
+  msg->origin_client = client_id();
   uint16_t packet_id = p.packet_id;
   uint8_t qos = p.qos;
 
-  if (qos > 0 && pending_acks_ && pending_acks_->size() >= opts->receive_maximum) {
+  if (qos > 0 && has_pending_acks() && extras_->pending_acks->size() >= opts->receive_maximum) {
     fail(rc::kReceiveMaximumExceeded, "more than " + std::to_string(opts->receive_maximum) +
                                           " unacknowledged QoS 1/2 messages");
     return;
@@ -142,7 +148,7 @@ void Connection::handle_publish(Publish& p) {
   }
   if (state_written && ack_id) broker_.store_->when_durable(ack_completion(ack_id));
   if (ingest) {
-    broker_.ingest_->ingest(identity_, msg, ack_id ? ack_completion(ack_id) : IngestSink::Done([](const Status&) {}));
+    broker_.ingest_->ingest(identity(), msg, ack_id ? ack_completion(ack_id) : IngestSink::Done([](const Status&) {}));
   }
   if (congested) wait_for_drain(std::move(congested));
 }

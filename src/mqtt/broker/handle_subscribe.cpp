@@ -32,8 +32,8 @@ void Connection::handle_subscribe(Subscribe& s) {
       return;
     }
     std::string_view checked = shared ? real : std::string_view(t.filter);
-    if (!broker_.auth_.may_subscribe(identity_, principal_, checked)) {
-      ULOG_DEBUG("mqtt {}: '{}' may not subscribe to '{}'", transport_->remote_endpoint(), identity_.client_id,
+    if (!broker_.auth_.may_subscribe(identity(), principal(), checked)) {
+      ULOG_DEBUG("mqtt {}: '{}' may not subscribe to '{}'", transport_->remote_endpoint(), client_id(),
                  t.filter);
       ack.reasons.push_back(rc::kNotAuthorized);
       continue;
@@ -78,9 +78,9 @@ void Connection::recheck_subscriptions() {
     std::string_view group, real;
     bool valid;
     bool shared = TopicTree::split_shared(f, group, real, valid);
-    if (broker_.auth_.may_subscribe(identity_, principal_, shared ? real : std::string_view(f))) continue;
+    if (broker_.auth_.may_subscribe(identity(), principal(), shared ? real : std::string_view(f))) continue;
     ULOG_INFO("mqtt {}: '{}' may no longer subscribe to '{}': subscription removed", transport_->remote_endpoint(),
-              identity_.client_id, f);
+              client_id(), f);
     broker_.tree_.unsubscribe(session_.get(), f);
     {
       std::lock_guard lock(session_->mu);
