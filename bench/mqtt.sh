@@ -10,10 +10,11 @@
 #
 # Builds nothing: expects build/urbis (or $URBIS).
 #
-# Usage: bench/mqtt.sh [--duration S] [--only urbis|mosquitto] [--idle N] [--out FILE]
+# Usage: bench/mqtt.sh [--duration S] [--only urbis|mosquitto] [--idle N] [--memory-only] [--out FILE]
 #   --duration S   measured seconds per scenario (default 10, env DURATION)
 #   --only X       run one broker only
 #   --idle N       idle connections for the memory scenario (default 10000)
+#   --memory-only  run the memory scenario (f) only, skip (a)-(e)
 #   --out FILE     also keep the raw results (one JSON object per line)
 # Environment: URBIS (broker binary, default build/urbis), BENCH (load generator
 # binary, default $URBIS), MOSQUITTO (default /usr/sbin/mosquitto), THREADS
@@ -31,14 +32,16 @@ DURATION="${DURATION:-10}"
 IDLE="${IDLE:-10000}"
 ONLY=""
 OUT=""
+MEMORY_ONLY=""
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --duration) DURATION="$2"; shift 2 ;;
     --only) ONLY="$2"; shift 2 ;;
     --idle) IDLE="$2"; shift 2 ;;
+    --memory-only) MEMORY_ONLY=1; shift ;;
     --out) OUT="$2"; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -177,6 +180,10 @@ run_server() {  # name
   idle_json="$(tail -n 1 "$work/idle.json")"
   record "$name" "rss_idle_clients" "$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]) if sys.argv[1] else {}; d["rss_kib"]=int(sys.argv[2]); print(json.dumps(d))' "$idle_json" "$rss_busy")"
   sleep 1
+  if [[ -n "$MEMORY_ONLY" ]]; then
+    stop_server
+    return 0
+  fi
 
   local common=(--port "$port" --duration "$DURATION" --warmup 1 --topic-prefix "bench/$name")
   echo "   (a) QoS 0, 1 -> 1, 32 B, max rate" >&2

@@ -32,7 +32,7 @@ class WsTransport final : public net::Transport {
   // Sends a WebSocket close frame (after an in-flight write, if any) and closes
   // the socket when the peer answers or after a 5 s timeout.
   void close() override;
-  const std::string& remote_endpoint() const override { return remote_endpoint_; }
+  std::string remote_endpoint() const override { return remote_endpoint_; }
   const std::string& remote_ip() const override { return remote_ip_; }
   const char* kind() const override { return "ws"; }
 

@@ -57,22 +57,21 @@ TcpTransport::TcpTransport(asio::ip::tcp::socket socket)
   auto ep = socket.remote_endpoint(ec);
   if (!ec) {
     ip_ = ep.address().to_string();
-    remote_ = ep.address().is_v6() ? "[" + ip_ + "]:" + std::to_string(ep.port())
-                                   : ip_ + ":" + std::to_string(ep.port());
+    port_ = ep.port();
   } else {
-    ip_ = remote_ = "unknown";
+    ip_ = "unknown";
   }
   // Asio lets go of the socket (and of its reactor record); the poller watches it from now on.
   int fd = socket.release(ec);
   if (ec) {
-    ULOG_WARN("tcp {}: cannot take over the socket: {}", remote_, ec.message());
+    ULOG_WARN("tcp {}: cannot take over the socket: {}", remote_endpoint(), ec.message());
     return;
   }
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   ::ioctl(fd, FIONBIO, &one);
   if (int err = poller_->add(fd, this)) {
-    ULOG_WARN("tcp {}: cannot watch the socket: {}", remote_, errno_code(err).message());
+    ULOG_WARN("tcp {}: cannot watch the socket: {}", remote_endpoint(), errno_code(err).message());
     ::close(fd);
     return;
   }
@@ -80,6 +79,12 @@ TcpTransport::TcpTransport(asio::ip::tcp::socket socket)
 }
 
 TcpTransport::~TcpTransport() { close(); }
+
+std::string TcpTransport::remote_endpoint() const {
+  if (!port_) return ip_;
+  bool v6 = ip_.find(':') != std::string::npos;
+  return (v6 ? "[" + ip_ + "]" : ip_) + ":" + std::to_string(port_);
+}
 
 void TcpTransport::async_read(ReadHandler handler) {
   if (in_handler_) {

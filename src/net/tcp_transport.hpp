@@ -35,7 +35,7 @@ class TcpTransport final : public Transport, private PollTarget {
   void async_read(ReadHandler handler) override;
   void async_write(std::string data, WriteHandler handler) override;
   void close() override;
-  const std::string& remote_endpoint() const override { return remote_; }
+  std::string remote_endpoint() const override;
   const std::string& remote_ip() const override { return ip_; }
   const char* kind() const override { return "tcp"; }
 
@@ -55,11 +55,11 @@ class TcpTransport final : public Transport, private PollTarget {
 
   Poller* poller_;
   int fd_ = -1;
+  uint16_t port_ = 0;
   bool readable_ = true;     // no read came back short since the last EPOLLIN
   bool in_handler_ = false;  // a read handler is running on this transport
   ReadHandler read_handler_;  // the pending read, empty when none
   std::unique_ptr<PendingWrite> write_;
-  std::string remote_;
   std::string ip_;
 };
 

@@ -45,7 +45,7 @@ class TlsTransport final : public Transport {
   // Closes the TCP socket without a TLS close_notify: MQTT ends sessions with
   // DISCONNECT, and waiting for a peer's close_notify would let it hold us.
   void close() override;
-  const std::string& remote_endpoint() const override { return remote_endpoint_; }
+  std::string remote_endpoint() const override { return remote_endpoint_; }
   const std::string& remote_ip() const override { return remote_ip_; }
   std::string client_certificate_cn() const override { return client_cn_; }
   const char* kind() const override { return "tls"; }

@@ -44,9 +44,10 @@ class Transport {
   // Safe to call more than once.
   virtual void close() = 0;
 
-  // Peer address as "ip:port", for logs, per-IP limits and ACLs.
-  virtual const std::string& remote_endpoint() const = 0;
-  // Peer IP only.
+  // Peer address as "ip:port", for logs. Built on each call, so an idle
+  // connection does not keep it.
+  virtual std::string remote_endpoint() const = 0;
+  // Peer IP only, for logs, per-IP limits and ACLs.
   virtual const std::string& remote_ip() const = 0;
 
   // Common name of a verified TLS client certificate, empty otherwise.

@@ -212,7 +212,7 @@ void Broker::start() {
       std::lock_guard lock(s->mu);
       if (!s->conn && s->expiry_interval != kNeverExpires) {
         int64_t due = s->disconnected_unix_ms + int64_t(s->expiry_interval) * 1000 - clock_.unix_ms();
-        s->expiry_timer = std::make_shared<asio::steady_timer>(pool_.context(std::max(0, net::IoPool::thread_index())));
+        s->expiry_timer = std::make_unique<asio::steady_timer>(pool_.context(std::max(0, net::IoPool::thread_index())));
         s->expiry_timer->expires_after(std::chrono::milliseconds(std::max<int64_t>(due, 0)));
         s->expiry_timer->async_wait([this, s](const boost::system::error_code& ec) {
           if (!ec) expire_session(s);
@@ -315,9 +315,16 @@ void Broker::unlink(Connection* c) {
 
 void Broker::sweep(size_t i) {
   auto now = std::chrono::steady_clock::now();
-  std::vector<std::shared_ptr<Connection>> expired;
-  for (Connection* c = threads_[i].head; c; c = c->next) expired.push_back(c->shared_from_this());
-  for (auto& c : expired) c->check_timeouts(now);
+  // Walks the list holding the current and the next connection (a check may
+  // close, unlink and free the current one), not a copy of the list: that
+  // would be 16 bytes per client every second.
+  Connection* head = threads_[i].head;
+  std::shared_ptr<Connection> c = head ? head->shared_from_this() : nullptr;
+  while (c) {
+    std::shared_ptr<Connection> next = c->next ? c->next->shared_from_this() : nullptr;
+    c->check_timeouts(now);
+    c = std::move(next);
+  }
   if (stopping_.load()) return;
   threads_[i].sweep_timer->expires_after(std::chrono::seconds(1));
   threads_[i].sweep_timer->async_wait([this, i](const boost::system::error_code& ec) {
@@ -404,7 +411,7 @@ void Broker::discard_session(const SessionPtr& s) {
   {
     std::lock_guard lock(s->mu);
     s->discarded = true;
-    subs.swap(s->subscriptions);
+    subs = s->subscriptions.take();
     s->queue.clear();
     s->queued_bytes = 0;
     s->inflight.clear();
@@ -472,7 +479,7 @@ void Broker::detach_session(const SessionPtr& s, const Connection* conn, std::un
       auto w = std::move(*will);
       asio::post(ctx, [this, w = std::move(w), id = s->client_id(), version] { publish_will(w, id, version); });
     } else {
-      s->will_timer = std::make_shared<asio::steady_timer>(ctx, std::chrono::seconds(delay));
+      s->will_timer = std::make_unique<asio::steady_timer>(ctx, std::chrono::seconds(delay));
       s->will_timer->async_wait([this, w = std::move(*will), weak = std::weak_ptr<Session>(s), version](
                                     const boost::system::error_code& ec) {
         if (ec) return;
@@ -488,7 +495,7 @@ void Broker::detach_session(const SessionPtr& s, const Connection* conn, std::un
     }
   }
   if (expiry != kNeverExpires) {
-    s->expiry_timer = std::make_shared<asio::steady_timer>(ctx, std::chrono::seconds(expiry));
+    s->expiry_timer = std::make_unique<asio::steady_timer>(ctx, std::chrono::seconds(expiry));
     s->expiry_timer->async_wait([this, weak = std::weak_ptr<Session>(s)](const boost::system::error_code& ec) {
       if (ec) return;
       if (auto sp = weak.lock()) expire_session(sp);

@@ -161,7 +161,11 @@ class Broker {
   mutable std::mutex sessions_mu_;
   // Keyed by a view of the session's own client id (the session outlives its
   // entry): one copy of each id. Insert with emplace(s->client_id(), s) only.
-  std::unordered_map<std::string_view, SessionPtr> sessions_;  // guarded by sessions_mu_
+  // The hasher is declared noexcept so the map does not cache each hash in its node.
+  struct IdHash {
+    size_t operator()(std::string_view id) const noexcept { return std::hash<std::string_view>()(id); }
+  };
+  std::unordered_map<std::string_view, SessionPtr, IdHash> sessions_;  // guarded by sessions_mu_
 
   mutable std::mutex retained_mu_;
   std::map<std::string, MessagePtr, std::less<>> retained_;  // guarded by retained_mu_

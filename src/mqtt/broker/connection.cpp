@@ -71,23 +71,30 @@ void Connection::on_read(const std::error_code& ec, std::span<const uint8_t> dat
   }
   broker_.stats_.add(Stat::kBytesReceived, data.size());
   last_rx_ = std::chrono::steady_clock::now();
-  if (inbuf_.empty()) {
+  if (!inbuf_) {
     size_t used = process(data);
     if (state_ == State::kClosed) return;
-    if (used < data.size() && state_ == State::kConnected) inbuf_.assign(reinterpret_cast<const char*>(data.data() + used), data.size() - used);
-    if (used < data.size() && state_ == State::kWaitConnect) inbuf_.assign(reinterpret_cast<const char*>(data.data() + used), data.size() - used);
-  } else {
-    inbuf_.append(reinterpret_cast<const char*>(data.data()), data.size());
-    size_t used = process(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(inbuf_.data()), inbuf_.size()));
-    if (state_ == State::kClosed) return;
-    if (used == inbuf_.size()) {
-      std::string().swap(inbuf_);  // idle connections keep no buffer
-    } else {
-      inbuf_.erase(0, used);
+    if (used < data.size() && (state_ == State::kConnected || state_ == State::kWaitConnect)) {
+      inbuf_ = std::make_unique<std::string>(reinterpret_cast<const char*>(data.data() + used), data.size() - used);
     }
+  } else {
+    inbuf_->append(reinterpret_cast<const char*>(data.data()), data.size());
+    process_inbuf();
+    if (state_ == State::kClosed) return;
   }
   start_write();
   read_more();
+}
+
+void Connection::process_inbuf() {
+  auto& in = *inbuf_;
+  size_t used = process(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(in.data()), in.size()));
+  if (state_ == State::kClosed) return;
+  if (used == in.size()) {
+    inbuf_.reset();  // idle connections keep no buffer
+  } else {
+    in.erase(0, used);
+  }
 }
 
 size_t Connection::process(std::span<const uint8_t> data) {
@@ -360,7 +367,7 @@ void Connection::finish() {
     broker_.detach_session(session_, this, extras_ ? std::move(extras_->will) : nullptr, send_will_, expiry);
     session_.reset();
   }
-  std::string().swap(inbuf_);
+  inbuf_.reset();
   std::string().swap(outbuf_);
 }
 
@@ -446,15 +453,10 @@ void Connection::wait_for_drain(SessionPtr s) {
 
 void Connection::resume_reading() {
   paused_ = false;
-  if (!inbuf_.empty() && state_ == State::kConnected) {
+  if (inbuf_ && state_ == State::kConnected) {
     // Packets read before the pause come first.
-    size_t used = process(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(inbuf_.data()), inbuf_.size()));
+    process_inbuf();
     if (state_ == State::kClosed) return;
-    if (used == inbuf_.size()) {
-      std::string().swap(inbuf_);
-    } else {
-      inbuf_.erase(0, used);
-    }
     start_write();
   }
   read_more();

@@ -84,6 +84,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_read(const std::error_code& ec, std::span<const uint8_t> data);
   // Processes every complete packet in `data`; returns bytes consumed.
   size_t process(std::span<const uint8_t> data);
+  // process() on the buffered partial packet plus what was appended to it.
+  // REQUIRES: inbuf_.
+  void process_inbuf();
   void dispatch(Packet& p);
 
   // Handlers (one per packet kind, each in its own file).
@@ -164,8 +167,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::unique_ptr<Extras> extras_;
   std::unique_ptr<Credentials> creds_;
 
-  // Reading: a partial packet carried between reads; empty when idle.
-  std::string inbuf_;
+  // Reading: a partial packet carried between reads; null when idle.
+  std::unique_ptr<std::string> inbuf_;
   // Writing: packets waiting for the write in flight to finish.
   std::string outbuf_;
   std::chrono::steady_clock::time_point last_rx_;

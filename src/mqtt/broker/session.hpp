@@ -16,6 +16,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "mqtt/broker/message.hpp"
@@ -40,32 +41,79 @@ struct Inflight {
   bool pubrel_sent = false;  // QoS 2: PUBREC received, waiting for PUBCOMP
 };
 
-// FIFO of pending messages that allocates nothing while empty (std::deque
+// FIFO of pending messages that costs one pointer while empty (std::deque
 // allocates a block up front, which 10,000 idle sessions would pay for) and
 // gives its memory back when drained.
 class PendingQueue {
  public:
-  bool empty() const { return head_ == items_.size(); }
-  size_t size() const { return items_.size() - head_; }
-  Pending& front() { return items_[head_]; }
-  void push_back(Pending p) { items_.push_back(std::move(p)); }
+  bool empty() const { return !q_; }
+  size_t size() const { return q_ ? q_->items.size() - q_->head : 0; }
+  // REQUIRES: !empty().
+  Pending& front() { return q_->items[q_->head]; }
+  void push_back(Pending p) {
+    if (!q_) q_ = std::make_unique<Items>();
+    q_->items.push_back(std::move(p));
+  }
+  // REQUIRES: !empty().
   void pop_front() {
-    items_[head_] = Pending{};
-    if (++head_ == items_.size()) {
+    auto& q = *q_;
+    q.items[q.head] = Pending{};
+    if (++q.head == q.items.size()) {
       clear();
-    } else if (head_ >= 1024 && head_ * 2 >= items_.size()) {
-      items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
-      head_ = 0;
+    } else if (q.head >= 1024 && q.head * 2 >= q.items.size()) {
+      q.items.erase(q.items.begin(), q.items.begin() + static_cast<std::ptrdiff_t>(q.head));
+      q.head = 0;
     }
   }
-  void clear() {
-    std::vector<Pending>().swap(items_);
-    head_ = 0;
-  }
+  void clear() { q_.reset(); }
 
  private:
-  std::vector<Pending> items_;
-  size_t head_ = 0;
+  struct Items {
+    std::vector<Pending> items;
+    size_t head = 0;  // items before it were delivered
+  };
+  std::unique_ptr<Items> q_;  // null while empty
+};
+
+// A map or set that allocates nothing until the first insertion, for the
+// session state most idle clients never use (subscriptions, messages in
+// flight): an empty std::map is 48 bytes, this is 8. Reading an empty one
+// allocates nothing; clear() gives the memory back. Iterators of an empty one
+// are value-initialised and compare equal.
+template <typename C>
+class LazyContainer {
+ public:
+  using key_type = typename C::key_type;
+  using iterator = typename C::iterator;
+  using const_iterator = typename C::const_iterator;
+
+  bool empty() const { return !c_ || c_->empty(); }
+  size_t size() const { return c_ ? c_->size() : 0; }
+  size_t count(const key_type& k) const { return c_ ? c_->count(k) : 0; }
+  iterator find(const key_type& k) { return c_ ? c_->find(k) : iterator(); }
+  iterator begin() { return c_ ? c_->begin() : iterator(); }
+  iterator end() { return c_ ? c_->end() : iterator(); }
+  const_iterator begin() const { return c_ ? c_->cbegin() : const_iterator(); }
+  const_iterator end() const { return c_ ? c_->cend() : const_iterator(); }
+
+  auto& operator[](const key_type& k) { return get()[k]; }
+  template <typename V>
+  auto insert(V&& v) {
+    return get().insert(std::forward<V>(v));
+  }
+  // REQUIRES: `it` points into this container.
+  void erase(iterator it) { c_->erase(it); }
+  size_t erase(const key_type& k) { return c_ ? c_->erase(k) : 0; }
+  void clear() { c_.reset(); }
+  // Moves everything out, leaving this empty.
+  C take() { return c_ ? std::move(*std::exchange(c_, nullptr)) : C(); }
+
+ private:
+  C& get() {
+    if (!c_) c_ = std::make_unique<C>();
+    return *c_;
+  }
+  std::unique_ptr<C> c_;
 };
 
 class Session {
@@ -79,24 +127,24 @@ class Session {
   void set_online(bool v) { online_.store(v, std::memory_order_relaxed); }
 
   std::mutex mu;
-  // --- guarded by mu
+  // --- guarded by mu (the small fields first, packed: 10,000 idle sessions)
   std::shared_ptr<Connection> conn;      // owner, null while offline
   Version version = Version::v5;
   bool persistent = false;               // survives disconnect (expiry > 0 or clean session false)
   bool stored = false;                   // the BrokerStore holds a row for it
+  bool flush_scheduled = false;          // a flush is posted to conn's executor
+  bool discarded = false;                // removed from the broker; ignore late work
+  uint16_t next_packet_id = 1;
   uint32_t expiry_interval = 0;          // seconds; 0xFFFFFFFF = never
   int64_t disconnected_unix_ms = 0;
-  std::map<std::string, SubOptions> subscriptions;  // filter as given (incl. $share/...)
+  LazyContainer<std::map<std::string, SubOptions>> subscriptions;  // filter as given (incl. $share/...)
   PendingQueue queue;
   size_t queued_bytes = 0;
-  std::map<uint16_t, Inflight> inflight;  // outbound, by packet id
-  std::set<uint16_t> qos2_incoming;       // inbound QoS 2 ids awaiting PUBREL
-  uint16_t next_packet_id = 1;
+  LazyContainer<std::map<uint16_t, Inflight>> inflight;  // outbound, by packet id
+  LazyContainer<std::set<uint16_t>> qos2_incoming;       // inbound QoS 2 ids awaiting PUBREL
   uint64_t next_seq = 1;
-  bool flush_scheduled = false;           // a flush is posted to conn's executor
-  std::shared_ptr<boost::asio::steady_timer> expiry_timer;  // runs while offline
-  std::shared_ptr<boost::asio::steady_timer> will_timer;    // delayed will (MQTT 5)
-  bool discarded = false;                 // removed from the broker; ignore late work
+  std::unique_ptr<boost::asio::steady_timer> expiry_timer;  // runs while offline
+  std::unique_ptr<boost::asio::steady_timer> will_timer;    // delayed will (MQTT 5)
 
   // Next free outbound packet id. REQUIRES: mu held, inflight.size() < 65535.
   uint16_t allocate_packet_id() {
