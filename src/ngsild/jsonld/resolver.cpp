@@ -21,6 +21,7 @@
 #include <fstream>
 #include <list>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -71,11 +72,20 @@ using DocPtr = std::shared_ptr<const json::value>;
 
 struct ContextResolver::Impl : std::enable_shared_from_this<ContextResolver::Impl> {
   Impl(boost::asio::io_context& io_in, ContextOptions opts)
-      : io(io_in), options(std::move(opts)), tls(boost::asio::ssl::context::tls_client) {
-    boost::system::error_code ec;
-    tls.set_default_verify_paths(ec);
-    if (ec) ULOG_WARN("jsonld: no system CA store ({}); https @context fetches will fail", ec.message());
-    tls.set_verify_mode(boost::asio::ssl::verify_peer);
+      : io(io_in), options(std::move(opts)) {}
+
+  // The TLS client context, built on the first remote fetch: the system CA
+  // bundle costs about a megabyte, which a node that never fetches a remote
+  // @context should not pay.
+  boost::asio::ssl::context& tls_context() {
+    std::call_once(tls_once, [this] {
+      tls.emplace(boost::asio::ssl::context::tls_client);
+      boost::system::error_code ec;
+      tls->set_default_verify_paths(ec);
+      if (ec) ULOG_WARN("jsonld: no system CA store ({}); https @context fetches will fail", ec.message());
+      tls->set_verify_mode(boost::asio::ssl::verify_peer);
+    });
+    return *tls;
   }
 
   struct Doc {
@@ -103,7 +113,8 @@ struct ContextResolver::Impl : std::enable_shared_from_this<ContextResolver::Imp
 
   boost::asio::io_context& io;
   const ContextOptions options;
-  boost::asio::ssl::context tls;
+  std::once_flag tls_once;
+  std::optional<boost::asio::ssl::context> tls;
   SystemClock clock;
 
   mutable std::mutex mu;
@@ -176,7 +187,7 @@ struct ContextResolver::Impl : std::enable_shared_from_this<ContextResolver::Imp
     if (!fresh) return;
     lock.unlock();
     ULOG_DEBUG("jsonld: fetching @context {}", url);
-    fetch_context_document(io, tls, url, FetchLimits{options.fetch_timeout, options.max_bytes},
+    fetch_context_document(io, tls_context(), url, FetchLimits{options.fetch_timeout, options.max_bytes},
                            [self = shared_from_this(), url](Result<json::value> r) {
                              self->fetched(url, std::move(r));
                            });

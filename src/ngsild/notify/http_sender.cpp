@@ -1,5 +1,7 @@
 #include "ngsild/notify/http_sender.hpp"
 
+#include <fstream>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -96,15 +98,27 @@ HttpSender::HttpSender(Strand strand, const NotifierOptions& options) : strand_(
 HttpSender::~HttpSender() = default;
 
 Status HttpSender::init() {
-  tls_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+  // The context is built on the first https endpoint: the system CA bundle
+  // costs about a megabyte of memory, which a node without https subscribers
+  // should not pay (and loading it here, even to throw it away, would leave
+  // the heap grown). A ca_file that cannot be read is refused now; one that
+  // is not PEM shows as failed https deliveries.
+  if (!options_.ca_file.empty() && !std::ifstream(options_.ca_file).good())
+    return InvalidArgument("notifier TLS: ca_file '" + options_.ca_file + "': cannot be read");
+  return Status::Ok();
+}
+
+Status HttpSender::make_tls(std::unique_ptr<asio::ssl::context>& out) const {
+  auto tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
   beast::error_code ec;
-  tls_->set_default_verify_paths(ec);
+  tls->set_default_verify_paths(ec);
   if (ec) return Status(Code::kIoError, "notifier TLS: system CA paths: " + ec.message());
   if (!options_.ca_file.empty()) {
-    tls_->load_verify_file(options_.ca_file, ec);
+    tls->load_verify_file(options_.ca_file, ec);
     if (ec) return InvalidArgument("notifier TLS: ca_file '" + options_.ca_file + "': " + ec.message());
   }
-  tls_->set_verify_mode(options_.tls_verify ? asio::ssl::verify_peer : asio::ssl::verify_none);
+  tls->set_verify_mode(options_.tls_verify ? asio::ssl::verify_peer : asio::ssl::verify_none);
+  out = std::move(tls);
   return Status::Ok();
 }
 
@@ -124,6 +138,11 @@ HttpSender::Host& HttpSender::host_for(const Target& t) {
 std::shared_ptr<HttpSender::Conn> HttpSender::make_conn(const Host& h) {
   auto c = std::make_shared<Conn>();
   if (h.tls) {
+    if (!tls_) {
+      // init() proved this works; should the files have changed since, the
+      // handshake fails with a reported error rather than here.
+      if (Status st = make_tls(tls_); !st.ok()) tls_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+    }
     c->tls.emplace(strand_, *tls_);
   } else {
     c->tcp.emplace(strand_);

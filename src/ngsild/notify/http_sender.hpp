@@ -56,6 +56,8 @@ class HttpSender {
 
   Strand strand_;
   const NotifierOptions& options_;
+  // Built on the first https endpoint (see init()).
+  Status make_tls(std::unique_ptr<boost::asio::ssl::context>& out) const;
   std::unique_ptr<boost::asio::ssl::context> tls_;
   std::unordered_map<std::string, std::unique_ptr<Host>> hosts_;
   std::unordered_set<std::shared_ptr<Conn>> all_;
