@@ -428,9 +428,11 @@ void Broker::detach_session(const SessionPtr& s, const Connection* conn, std::un
                             uint32_t expiry) {
   bool owner = false;
   bool persistent = false;
+  bool continued = false;  // another connection holds this session now
   Version version = Version::v5;
   {
     std::lock_guard lock(s->mu);
+    continued = s->conn && s->conn.get() != conn;
     if (s->conn.get() == conn) {
       owner = true;
       s->conn.reset();
@@ -441,8 +443,12 @@ void Broker::detach_session(const SessionPtr& s, const Connection* conn, std::un
     }
   }
   if (!owner) {
-    // Taken over: the old connection's will is published now.
-    if (will && send_will) publish_will(*will, s->client_id(), version);
+    // Taken over: the old connection's will is published now, unless it has
+    // a will delay and the new connection continues the session (MQTT 5
+    // 3.1.3.2.2: a new connection to the session within the delay means no
+    // will).
+    const bool delayed = will && will->props.will_delay_interval.value_or(0) > 0;
+    if (will && send_will && !(delayed && continued)) publish_will(*will, s->client_id(), version);
     return;
   }
   if (!persistent) {
