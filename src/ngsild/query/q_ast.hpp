@@ -75,6 +75,9 @@ struct Node {
   Term term;                                          // kTerm
 };
 
+// "observedAt", "createdAt", ... for a system member (q_parse.cpp).
+std::string_view meta_name(Meta m);
+
 // True when the entity satisfies the node (q_match.cpp).
 bool evaluate(const Node& n, const model::Entity& e);
 
