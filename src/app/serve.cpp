@@ -1,5 +1,7 @@
 #include "app/serve.hpp"
 
+#include "app/downlink_publisher.hpp"
+
 #include <boost/asio/signal_set.hpp>
 #include <boost/json.hpp>
 
@@ -8,7 +10,9 @@
 #include "common/clock.hpp"
 #include "common/log.hpp"
 #include "config/config.hpp"
+#include "devices/commands/service.hpp"
 #include "devices/registry/registry.hpp"
+#include "http/command_routes.hpp"
 #include "http/data_routes.hpp"
 #include "http/device_routes.hpp"
 #include "http/routes.hpp"
@@ -25,6 +29,7 @@
 #include "security/config_auth.hpp"
 #include "security/device_auth.hpp"
 #include "storage/sqlite/broker_store_sqlite.hpp"
+#include "storage/sqlite/command_store_sqlite.hpp"
 #include "storage/sqlite/device_store_sqlite.hpp"
 #include "storage/sqlite/entity_store_sqlite.hpp"
 #include "storage/sqlite/subscription_store_sqlite.hpp"
@@ -143,8 +148,23 @@ int run_serve(const ServeFlags& flags) {
     ULOG_ERROR("cannot load broker state: {}", st.message());
     return 1;
   }
+  // Downlink commands: commands.db, published through the broker.
+  auto command_store = storage::sqlite::SqliteCommandStore::open(
+      (data / storage::sqlite::SqliteCommandStore::kFileName).string(), sync);
+  if (!command_store.ok()) {
+    ULOG_ERROR("cannot open the command queue: {}", command_store.status().message());
+    return 1;
+  }
+  BrokerDownlinkPublisher downlinks(broker);
+  devices::CommandService commands(registry, **command_store, downlinks, clock);
+  if (auto st = commands.load(); !st.ok()) {
+    ULOG_ERROR("cannot load the command queue: {}", st.message());
+    return 1;
+  }
+  broker.set_subscribe_observer([&commands](std::string_view filter) { commands.on_subscribed(filter); });
   pool.start();
   broker.start();
+  commands.start();
 
   auto sink = [&broker](std::unique_ptr<net::Transport> t) { broker.accept(std::move(t)); };
   int failed = 0;
@@ -202,7 +222,7 @@ int run_serve(const ServeFlags& flags) {
     auto router = std::make_shared<http::Router>();
     http::CoreRouteOptions core;
     core.mqtt_websocket = opts.mqtt.websocket;
-    core.health = [&broker, &store, &entities, &history, &ingest_sink, &device_store]() {
+    core.health = [&broker, &store, &entities, &history, &ingest_sink, &device_store, &command_store]() {
       boost::json::object o;
       boost::json::object stores;
       bool degraded = false;
@@ -214,6 +234,7 @@ int run_serve(const ServeFlags& flags) {
       report("state", (*entities)->health());
       report("history", (*history)->health());
       report("devices", (*device_store)->health());
+      report("commands", (*command_store)->health());
       o["stores"] = std::move(stores);
       if (degraded) o["status"] = "degraded";
       if (ingest_sink) {
@@ -236,6 +257,7 @@ int run_serve(const ServeFlags& flags) {
     if (st.ok()) st = http::register_data_routes(*router, **entities, **history);
     if (st.ok() && ngsi) st = ngsi->register_routes(*router);
     if (st.ok()) st = http::register_device_routes(*router, registry, opts.http.admin_token);
+    if (st.ok()) st = http::register_command_routes(*router, registry, commands, opts.http.admin_token);
     if (!st.ok()) {
       ULOG_ERROR("http routes: {}", st.message());
       failed = 1;
@@ -290,9 +312,10 @@ int run_serve(const ServeFlags& flags) {
   if (mqtt_tls) mqtt_tls->stop();
   if (http_server) http_server->stop();
   if (ngsi) ngsi->stop();
+  commands.stop();
   broker.shutdown();
   pool.stop_and_join();
-  for (Status st : {(*store)->flush(), (*entities)->flush(), (*history)->flush(), registry.flush()}) {
+  for (Status st : {(*store)->flush(), (*entities)->flush(), (*history)->flush(), registry.flush(), commands.flush()}) {
     if (!st.ok()) {
       ULOG_ERROR("final flush failed: {}", st.message());
       return 1;

@@ -48,7 +48,8 @@ Response error_response(const Status& st) {
   return problem(code, "about:blank", std::string(bhttp::obsolete_reason(code)), st.message(), std::move(extra));
 }
 
-// The admin check; nullopt = allowed.
+}  // namespace
+
 std::optional<Response> refuse_unless_admin(const Request& req, const std::string& admin_token) {
   if (admin_token.empty()) {
     if (is_loopback_address(req.remote_ip)) return std::nullopt;
@@ -66,6 +67,8 @@ std::optional<Response> refuse_unless_admin(const Request& req, const std::strin
   r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"urbis\"");
   return r;
 }
+
+namespace {
 
 Result<json::value> parse_body(const Request& req) {
   boost::system::error_code ec;

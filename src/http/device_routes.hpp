@@ -20,6 +20,7 @@
 // Errors are ProblemDetails naming the field ("field": "state").
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "common/status.hpp"
@@ -31,6 +32,10 @@ namespace urbis::http {
 // `registry` must outlive the router.
 [[nodiscard]] Status register_device_routes(Router& router, devices::DeviceRegistry& registry,
                                             std::string admin_token);
+
+// The administrative check above, for other administrative routes (device
+// commands): nullopt = allowed, else the 401/403 ProblemDetails to answer.
+std::optional<Response> refuse_unless_admin(const Request& req, const std::string& admin_token);
 
 // True for 127.0.0.0/8, ::1 and IPv4-mapped loopback addresses.
 bool is_loopback_address(std::string_view ip);

@@ -570,7 +570,7 @@ bool Broker::deliver(const SessionPtr& sp, const MessagePtr& msg, const SubOptio
   return !over;
 }
 
-size_t Broker::route(const MessagePtr& msg, SessionPtr* congested) {
+size_t Broker::route(const MessagePtr& msg, SessionPtr* congested, size_t* exact) {
   if (msg->retain) set_retained(msg);
   thread_local std::vector<SubscriberMatch> matches;
   matches.clear();
@@ -600,6 +600,12 @@ size_t Broker::route(const MessagePtr& msg, SessionPtr* congested) {
       if (!deliver(matches[i].session, msg, merged, std::move(ids), false) && congested && !*congested)
         *congested = matches[i].session;
       ++delivered;
+      if (exact) {
+        Session& s = *matches[i].session;
+        std::lock_guard lock(s.mu);
+        const bool takes = !s.discarded && (s.conn || (s.persistent && std::min(msg->qos, merged.qos) > 0));
+        if (takes && s.subscriptions.count(msg->topic)) ++*exact;
+      }
     }
     i = j;
   }
@@ -678,6 +684,18 @@ void Broker::publish_internal(std::string topic, std::string payload, bool retai
   msg->payload = std::move(payload);
   msg->retain = retain;
   route(msg, nullptr);
+}
+
+size_t Broker::publish_downlink(std::string topic, std::string payload, uint8_t qos, int64_t expiry_unix_ms,
+                                bool exact_only) {
+  auto msg = std::make_shared<Message>();
+  msg->topic = std::move(topic);
+  msg->payload = std::move(payload);
+  msg->qos = std::min<uint8_t>(qos, 2);
+  msg->expiry_unix_ms = expiry_unix_ms;
+  size_t exact = 0;
+  size_t all = route(msg, nullptr, exact_only ? &exact : nullptr);
+  return exact_only ? exact : all;
 }
 
 void Broker::publish_sys() {

@@ -22,6 +22,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -88,6 +89,24 @@ class Broker {
   // the NGSI-LD MQTT notifier). Thread-safe.
   void publish_internal(std::string topic, std::string payload, bool retain);
 
+  // Publishes a downlink command (devices/commands) from inside the server:
+  // QoS `qos`, not retained, expiring at `expiry_unix_ms` (0 = never). Returns
+  // the number of sessions that took it: every matching session, or with
+  // `exact_only` only those subscribed to `topic` itself (not through a
+  // wildcard or a shared subscription), which under the device ACL means the
+  // device that owns the topic. A session counts when it is online, or offline
+  // but persistent and subscribed with QoS > 0 (it gets the message when it
+  // reconnects). Thread-safe; never blocks on a congested subscriber.
+  size_t publish_downlink(std::string topic, std::string payload, uint8_t qos, int64_t expiry_unix_ms,
+                          bool exact_only);
+
+  // Called after a SUBSCRIBE granted `filter` (as given, a shared one with its
+  // $share/<group>/ prefix), on the subscriber's I/O
+  // thread, once the SUBACK is queued. Lets the command service offer waiting
+  // downlinks at once. Set before start(); it must be quick and must not block.
+  using SubscribeObserver = std::function<void(std::string_view filter)>;
+  void set_subscribe_observer(SubscribeObserver observer) { subscribe_observer_ = std::move(observer); }
+
  private:
   friend class Connection;
 
@@ -109,7 +128,9 @@ class Broker {
   // Returns the number of subscribers it was queued for; sets `congested` if a
   // QoS 1/2 subscriber is over its queue limit (the caller pauses reading until
   // that session drained, see Connection::wait_for_drain). `congested` may be null.
-  size_t route(const MessagePtr& msg, SessionPtr* congested);
+  // `exact`, if not null, is increased by the sessions that took the message
+  // through a subscription to its topic itself (see publish_downlink()).
+  size_t route(const MessagePtr& msg, SessionPtr* congested, size_t* exact = nullptr);
   // Appends to one session's queue. Returns false if the subscriber is congested.
   bool deliver(const SessionPtr& s, const MessagePtr& msg, const SubOptions& opts,
                std::vector<uint32_t> sub_ids, bool retained_delivery);
@@ -152,6 +173,7 @@ class Broker {
   Authorizer& auth_;
   BrokerStore* store_;
   IngestSink* ingest_ = nullptr;
+  SubscribeObserver subscribe_observer_;
   net::IoPool& pool_;
   const Clock& clock_;
   Stats stats_;

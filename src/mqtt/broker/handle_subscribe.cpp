@@ -65,6 +65,9 @@ void Connection::handle_subscribe(Subscribe& s) {
     if (g.o.retain_handling == 2 || (g.o.retain_handling == 1 && g.existed)) continue;
     broker_.send_retained(session_, g.filter, g.o);
   }
+  if (broker_.subscribe_observer_) {
+    for (auto& g : granted) broker_.subscribe_observer_(g.filter);
+  }
 }
 
 void Connection::recheck_subscriptions() {

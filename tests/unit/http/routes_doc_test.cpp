@@ -8,7 +8,9 @@
 #include <sstream>
 
 #include "common/clock.hpp"
+#include "devices/commands/service.hpp"
 #include "devices/registry/registry.hpp"
+#include "http/command_routes.hpp"
 #include "http/data_routes.hpp"
 #include "http/device_routes.hpp"
 #include "http/routes.hpp"
@@ -46,6 +48,12 @@ TEST(RoutesDoc, CommittedDocumentMatchesRouteTable) {
   devices::MemoryDeviceStore device_store;
   devices::DeviceRegistry registry(device_store, clock);
   ASSERT_TRUE(register_device_routes(router, registry, "").ok());
+  devices::MemoryCommandStore command_store;
+  struct NoPublisher final : devices::DownlinkPublisher {
+    size_t publish(const std::string&, std::string, int64_t, bool) override { return 0; }
+  } publisher;
+  devices::CommandService commands(registry, command_store, publisher, clock, {.background = false});
+  ASSERT_TRUE(register_command_routes(router, registry, commands, "").ok());
   const std::string path = std::string(URBIS_SOURCE_DIR) + "/docs/http-routes.md";
   if (std::getenv("URBIS_UPDATE_DOCS")) std::ofstream(path) << router.markdown();
   std::ifstream f(path);
