@@ -46,6 +46,9 @@ scale = 0.1
 offset = -40
 )";
 
+const std::string kHead = "name = \"p\"\ndecoder = \"json\"\nentity_type = \"T\"\n";
+const std::string kAttr = "[[attribute]]\nreading = \"r\"\nname = \"a\"\n";
+
 Device device(std::string id = "aq-7", std::string tenant = "") {
   Device d;
   d.id = std::move(id);
@@ -103,6 +106,17 @@ keep_unmapped = true
   EXPECT_TRUE(p.attributes.empty());
 }
 
+TEST(ProfileParse, NonAsciiInStringsAndComments) {
+  Profile p = parse_ok("# Sensor für µg/m³\n" + kHead + "description = \"µg/m³ 'é'\"\n" +
+                       "[[attribute]]\nreading = 'größe'\nname = \"grandeur\"  # ³\n" +
+                       "[[attribute]]\nreading = \"\"\"ß\"\"\"\nname = '''µ'''\n");
+  EXPECT_EQ(p.description, "µg/m³ 'é'");
+  ASSERT_EQ(p.attributes.size(), 2u);
+  EXPECT_EQ(p.attributes[0].reading, "größe");
+  EXPECT_EQ(p.attributes[1].reading, "ß");
+  EXPECT_EQ(p.attributes[1].name, "µ");
+}
+
 TEST(ProfileParse, FullMessageNamesFileFieldAndLine) {
   Result<Profile> p = parse_profile(R"(name = "air"
 decoder = "json"
@@ -130,12 +144,13 @@ struct BadCase {
   std::string reason;  // fragment of the message
 };
 
-const std::string kHead = "name = \"p\"\ndecoder = \"json\"\nentity_type = \"T\"\n";
-const std::string kAttr = "[[attribute]]\nreading = \"r\"\nname = \"a\"\n";
-
 TEST(ProfileParse, BadProfiles) {
   const std::vector<BadCase> cases = {
       {"TOML syntax", "name = \n", "t.toml:1:"},
+      {"non-ASCII outside strings (toml++ 3.3 would hit undefined behaviour)",
+       kHead + "keep_unmapped = true \xc2\xb3\n", "t.toml:4: non-ASCII character outside a string or comment"},
+      {"non-ASCII after a line-ending backslash", kHead + "description = \"\"\"a \\\n  \xc2\xa7\"\"\"\n" + kAttr,
+       "t.toml:5: non-ASCII character right after a line-ending backslash"},
       {"unknown top-level key", kHead + "entity_typ = \"X\"\n" + kAttr, "t.toml: entity_typ: unknown key (expected one of name"},
       {"name missing", "decoder = \"json\"\nentity_type = \"T\"\n" + kAttr, "name: missing (required)"},
       {"name not a string", "name = 5\ndecoder = \"json\"\nentity_type = \"T\"\n" + kAttr,
