@@ -1,4 +1,5 @@
 #include "app/bench_mqtt.hpp"
+#include "app/bench_payloads.hpp"
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -177,6 +178,7 @@ class ThreadPool {
 struct Shared {
   const BenchMqttOptions* opt = nullptr;
   mqtt::Version version = mqtt::Version::v5;
+  std::optional<BenchPayload> payload;  // nullopt: the binary latency header
   // 0 warm-up, 1 measuring, 2 stopped.
   std::atomic<int> phase{0};
   std::atomic<int> connection_errors{0};
@@ -206,6 +208,18 @@ mqtt::ClientOptions client_options(const Shared& sh, std::string id, uint16_t ke
   return o;
 }
 
+std::string topic_for(const BenchMqttOptions& o, int i) {
+  if (o.topic_template.empty()) return fmt::format("{}/{}", o.topic_prefix, i);
+  std::string t = o.topic_template;
+  for (auto [key, value] : {std::pair<std::string_view, std::string>{"{i}", std::to_string(i)},
+                            std::pair<std::string_view, std::string>{"{eui}", bench_dev_eui(i)}}) {
+    for (size_t at = t.find(key); at != std::string::npos; at = t.find(key, at + value.size())) {
+      t.replace(at, key.size(), value);
+    }
+  }
+  return t;
+}
+
 std::string client_id(const char* role, int i) {
   return fmt::format("urbis-bench-{}-{}-{}", ::getpid(), role, i);
 }
@@ -216,7 +230,7 @@ class Publisher {
  public:
   Publisher(Shared& sh, asio::io_context& ctx, int id, double rate)
       : sh_(sh), ctx_(ctx), id_(id), rate_(rate), timer_(ctx),
-        topic_(fmt::format("{}/{}", sh.opt->topic_prefix, id)) {}
+        topic_(topic_for(*sh.opt, id)) {}
 
   void connect(Countdown& cd) {
     client_ = Client::create(ctx_.get_executor());
@@ -305,10 +319,10 @@ class Publisher {
       };
     }
     h.sent_ns = now_ns();
-    if (sh_.opt->json_payload) {
-      // A distinct observedAt per message keeps every point (the ingest path
+    if (sh_.payload) {
+      // A distinct time per message keeps every point (the ingest path
       // treats the same series and instant as a replay).
-      payload = fmt::format(R"({{"observedAt":{},"v":{}}})", json_base_ms_ + static_cast<int64_t>(issued_), issued_);
+      payload = bench_payload(*sh_.payload, issued_, json_base_ms_, dev_eui_);
     } else {
       std::memcpy(payload.data(), &h, sizeof h);
     }
@@ -321,6 +335,7 @@ class Publisher {
   const double rate_;  // msg/s for this publisher, 0 = max
   asio::steady_timer timer_;
   const std::string topic_;
+  const std::string dev_eui_ = bench_dev_eui(id_);
   std::shared_ptr<Client> client_;
   int64_t started_ns_ = 0;
   uint64_t seq_ = 0;
@@ -454,6 +469,12 @@ Status validate(const BenchMqttOptions& o, mqtt::Version& version) {
     return InvalidArgument("--publishers must be at least 1 and --subscribers not negative");
   }
   if (o.duration_s <= 0) return InvalidArgument("--duration must be positive");
+  if (!o.payload_format.empty() && !bench_payload_from_name(o.payload_format)) {
+    return InvalidArgument("--payload-format must be ingest, json, senml+json, senml+cbor, lpp or chirpstack");
+  }
+  if (o.topic_template.find_first_of("+#") != std::string::npos) {
+    return InvalidArgument("--topic-template must not contain wildcards");
+  }
   if (o.topic_prefix.empty() || o.topic_prefix.find_first_of("+#") != std::string::npos) {
     return InvalidArgument("--topic-prefix must be a non-empty topic without wildcards");
   }
@@ -688,6 +709,11 @@ int run_bench_mqtt(const BenchMqttOptions& options) {
     fmt::print(stderr, "urbis bench mqtt: {}\n", s.message());
     return 2;
   }
+  if (!options.payload_format.empty()) {
+    sh.payload = bench_payload_from_name(options.payload_format);
+  } else if (options.json_payload) {
+    sh.payload = BenchPayload::kIngest;
+  }
   raise_fd_limit();
   return options.idle_clients > 0 ? run_idle(options, sh) : run_load(options, sh);
 }
@@ -711,6 +737,10 @@ void add_bench_mqtt_command(CLI::App& bench_cmd, int& exit_code) {
   cmd->add_option("--topic-prefix", opts->topic_prefix, "Topic prefix")->capture_default_str();
   cmd->add_flag("--json-payload", opts->json_payload,
                 "Publish JSON measurements {\"observedAt\":ms,\"v\":n} (for the ingest path; use -s 0)");
+  cmd->add_option("--payload-format", opts->payload_format,
+                  "One reading per message as ingest, json, senml+json, senml+cbor, lpp or chirpstack (use -s 0)");
+  cmd->add_option("--topic-template", opts->topic_template,
+                  "Topic per publisher; {i} = publisher number, {eui} = its DevEUI (instead of <prefix>/<i>)");
   cmd->add_option("--mqtt-version", opts->version, "5 or 3.1.1")->capture_default_str();
   cmd->add_option("-u,--username", opts->username, "User name");
   cmd->add_option("-P,--password", opts->password, "Password");

@@ -39,6 +39,14 @@ struct BenchMqttOptions {
   // latency header, e.g. to <ingest prefix>/default/BenchMeter to load the
   // durable ingest path. Subscribers then count nothing (use --subscribers 0).
   bool json_payload = false;
+  // One reading per message in a device format (bench_payloads.hpp):
+  // ingest (= --json-payload), json, senml+json, senml+cbor, lpp, chirpstack.
+  // Empty: the binary latency header.
+  std::string payload_format;
+  // Topic per publisher instead of <topic_prefix>/<i>: "{i}" becomes the
+  // publisher number and "{eui}" its benchmark DevEUI, e.g.
+  // "urbis/default/bench-{i}/up/lpp" or "application/bench/device/{eui}/event/up".
+  std::string topic_template;
   std::string version = "5";       // "5" or "3.1.1"
   std::optional<std::string> username;
   std::optional<std::string> password;

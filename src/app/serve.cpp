@@ -14,8 +14,11 @@
 #include "devices/registry/registry.hpp"
 #include "http/command_routes.hpp"
 #include "http/data_routes.hpp"
+#include "http/device_ingest_routes.hpp"
 #include "http/device_routes.hpp"
 #include "http/routes.hpp"
+#include "devices/profiles/profile.hpp"
+#include "ingest/device_ingest.hpp"
 #include "ingest/json_ingest.hpp"
 #include "model/change_events.hpp"
 #include "http/server.hpp"
@@ -137,13 +140,23 @@ int run_serve(const ServeFlags& flags) {
   // Registered devices first, then the users and ACL of the configuration.
   security::DeviceAuthorizer device_auth(registry, auth);
   net::IoPool pool(opts.threads);
-  std::unique_ptr<ingest::JsonIngestSink> ingest_sink;  // declared before the broker, which uses it
-  if (opts.ingest.enabled) {
-    ingest_sink = std::make_unique<ingest::JsonIngestSink>(opts.ingest.topic_prefix, **history, **entities, clock,
-                                                           pool.context(0).get_executor(), &bus);
+  devices::ProfileSet profiles;
+  if (auto st = profiles.load(opts.devices.profiles_dir); !st.ok()) {
+    ULOG_ERROR("device profiles: {}", st.message());
+    return 1;
   }
+  // Declared before the broker, which uses them.
+  ingest::MeasurementWriter writer(**history, **entities, clock, pool.context(0).get_executor(), &bus);
+  std::unique_ptr<ingest::JsonIngestSink> ingest_sink;
+  if (opts.ingest.enabled) {
+    ingest_sink = std::make_unique<ingest::JsonIngestSink>(opts.ingest.topic_prefix, writer, clock);
+  }
+  ingest::DeviceIngestSink device_sink(registry, profiles, writer, clock, &bus);
+  ingest::SinkChain sinks;
+  sinks.add(ingest_sink.get());  // first: its prefix (urbis/ingest/) is more specific than urbis/<tenant>/
+  sinks.add(&device_sink);
   mqtt::Broker broker(opts.mqtt, device_auth, store->get(), pool, clock);
-  broker.set_ingest(ingest_sink.get());
+  broker.set_ingest(&sinks);
   if (auto st = broker.load(); !st.ok()) {
     ULOG_ERROR("cannot load broker state: {}", st.message());
     return 1;
@@ -222,7 +235,7 @@ int run_serve(const ServeFlags& flags) {
     auto router = std::make_shared<http::Router>();
     http::CoreRouteOptions core;
     core.mqtt_websocket = opts.mqtt.websocket;
-    core.health = [&broker, &store, &entities, &history, &ingest_sink, &device_store, &command_store]() {
+    core.health = [&broker, &store, &entities, &history, &ingest_sink, &device_store, &command_store, &device_sink]() {
       boost::json::object o;
       boost::json::object stores;
       bool degraded = false;
@@ -243,6 +256,15 @@ int run_serve(const ServeFlags& flags) {
         in["rejected"] = ingest_sink->rejected();
         o["ingest"] = std::move(in);
       }
+      {
+        auto ds = device_sink.stats();
+        boost::json::object dv;
+        dv["accepted"] = ds.accepted;
+        dv["rejected"] = ds.rejected;
+        dv["empty"] = ds.empty;
+        dv["lorawan_alerts"] = ds.lorawan_alerts;
+        o["device_ingest"] = std::move(dv);
+      }
       boost::json::object m;
       m["clients_connected"] = broker.clients_connected();
       m["sessions"] = broker.sessions();
@@ -258,6 +280,8 @@ int run_serve(const ServeFlags& flags) {
     if (st.ok() && ngsi) st = ngsi->register_routes(*router);
     if (st.ok()) st = http::register_device_routes(*router, registry, opts.http.admin_token);
     if (st.ok()) st = http::register_command_routes(*router, registry, commands, opts.http.admin_token);
+    if (st.ok()) st = http::register_device_ingest_routes(*router, registry, device_sink);
+    if (st.ok()) st = http::register_profile_routes(*router, profiles, opts.http.admin_token);
     if (!st.ok()) {
       ULOG_ERROR("http routes: {}", st.message());
       failed = 1;
@@ -282,6 +306,7 @@ int run_serve(const ServeFlags& flags) {
         [&](const boost::system::error_code& ec, int sig) {
           if (ec) return;
           if (sig == SIGHUP) {
+            std::string profiles_dir = opts.devices.profiles_dir;
             if (flags.config_file.empty()) {
               ULOG_INFO("SIGHUP: no configuration file to reload");
             } else {
@@ -294,7 +319,14 @@ int run_serve(const ServeFlags& flags) {
                 broker.update_options(reloaded->mqtt);
                 log::set_level(reloaded->log_level);
                 ULOG_INFO("SIGHUP: configuration reloaded (limits, users, ACL, log level)");
+                profiles_dir = reloaded->devices.profiles_dir;
               }
+            }
+            // Device profiles: a set that does not load leaves the previous one in place.
+            if (auto st = profiles.load(profiles_dir); !st.ok()) {
+              ULOG_ERROR("SIGHUP: device profiles not reloaded: {}", st.message());
+            } else {
+              ULOG_INFO("SIGHUP: {} device profiles loaded", profiles.all().size());
             }
             signals.async_wait(on_signal);
             return;

@@ -144,6 +144,10 @@ const KeySpec kKeys[] = {
      .target = +[](Options& o) -> auto& { return o.ingest.topic_prefix; },
      .non_empty = true,
      .doc = "Measurement topics: <prefix>/<tenant>/<entity type>/<entity id>."},
+    {.key = "devices.profiles_dir",
+     .target = +[](Options& o) -> auto& { return o.devices.profiles_dir; },
+     .doc = "Directory of *.toml device profiles (added to, or replacing by name, the built-in ones); "
+            "read at start and on SIGHUP."},
     {.key = "storage.synchronous",
      .target = +[](Options& o) -> auto& { return o.storage.synchronous; },
      .choices = "normal|full",

@@ -115,6 +115,14 @@ struct NgsiLdOptions {
   std::vector<ContextFileEntry> contexts;  // [[ngsild.contexts]]
 };
 
+// Registered devices (see ingest/device_ingest.hpp, devices/profiles/profile.hpp).
+struct DevicesOptions {
+  // A directory of *.toml device profiles read at start and on SIGHUP, next to
+  // (and overriding by name) the profiles built into the binary. Empty: only
+  // the built-in ones.
+  std::string profiles_dir;
+};
+
 struct Options {
   std::string data_dir = "./data";
   std::string log_level = "info";
@@ -122,6 +130,7 @@ struct Options {
   MqttOptions mqtt;
   HttpOptions http;
   IngestOptions ingest;
+  DevicesOptions devices;
   StorageOptions storage;
   NgsiLdOptions ngsild;
 };

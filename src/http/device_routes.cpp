@@ -30,7 +30,9 @@ std::string field_of(const std::string& message) {
   return f;
 }
 
-Response error_response(const Status& st) {
+}  // namespace
+
+Response device_error_response(const Status& st) {
   bhttp::status code = bhttp::status::internal_server_error;
   switch (st.code()) {
     case Code::kInvalidArgument: code = bhttp::status::bad_request; break;
@@ -48,8 +50,7 @@ Response error_response(const Status& st) {
   return problem(code, "about:blank", std::string(bhttp::obsolete_reason(code)), st.message(), std::move(extra));
 }
 
-}  // namespace
-
+// The admin check; nullopt = allowed.
 std::optional<Response> refuse_unless_admin(const Request& req, const std::string& admin_token) {
   if (admin_token.empty()) {
     if (is_loopback_address(req.remote_ip)) return std::nullopt;
@@ -69,6 +70,8 @@ std::optional<Response> refuse_unless_admin(const Request& req, const std::strin
 }
 
 namespace {
+
+Response error_response(const Status& st) { return device_error_response(st); }
 
 Result<json::value> parse_body(const Request& req) {
   boost::system::error_code ec;
@@ -93,7 +96,6 @@ json::object with_token(const devices::DeviceWithToken& d) {
   return o;
 }
 
-// Wraps a handler with the admin check.
 AsyncHandler admin(std::string admin_token, AsyncHandler h) {
   return [admin_token = std::move(admin_token), h = std::move(h)](Request req, Reply reply) {
     if (auto refused = refuse_unless_admin(req, admin_token)) return reply(std::move(*refused));
@@ -281,5 +283,7 @@ Status register_device_routes(Router& router, DeviceRegistry& registry, std::str
   }
   return Status::Ok();
 }
+
+AsyncHandler admin_only(std::string admin_token, AsyncHandler h) { return admin(std::move(admin_token), std::move(h)); }
 
 }  // namespace urbis::http

@@ -37,6 +37,16 @@ namespace urbis::http {
 // commands): nullopt = allowed, else the 401/403 ProblemDetails to answer.
 std::optional<Response> refuse_unless_admin(const Request& req, const std::string& admin_token);
 
+// A ProblemDetails response for a device API failure: InvalidArgument 400
+// (with "field" when the message starts with one), NotFound 404,
+// AlreadyExists 409, PermissionDenied 403, ResourceExhausted/Unavailable 503,
+// anything else 500.
+Response device_error_response(const Status& st);
+
+// Wraps `h` with the device API's administrator check: with an admin token
+// set, 'Authorization: Bearer <token>'; without one, loopback clients only.
+AsyncHandler admin_only(std::string admin_token, AsyncHandler h);
+
 // True for 127.0.0.0/8, ::1 and IPv4-mapped loopback addresses.
 bool is_loopback_address(std::string_view ip);
 

@@ -11,11 +11,10 @@
 //          observedAt (ISO 8601 or epoch milliseconds) defaults to the time
 //          of arrival.
 //
-// Each attribute becomes one history point (TimeSeriesStore) and the
-// attribute's current value on the entity (EntityStore, created on first
-// sight with the topic's type). The PUBLISH is acknowledged after both
-// commits. A reading never replaces a newer one in the current state (late
-// data only goes to history).
+// Each attribute becomes one history point and the attribute's current value
+// on the entity (created on first sight with the topic's type), committed by
+// the MeasurementWriter (writer.hpp). The PUBLISH is acknowledged after both
+// commits.
 //
 // Idempotency (keys are per series in the store): with an explicit key (MQTT 5
 // user property "idempotency-key") every point of the message carries it;
@@ -24,12 +23,7 @@
 // no key.
 #pragma once
 
-#include <boost/asio/any_io_executor.hpp>
-
 #include <atomic>
-#include <mutex>
-#include <optional>
-#include <unordered_map>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -37,21 +31,10 @@
 
 #include "common/clock.hpp"
 #include "common/status.hpp"
-#include "model/change_events.hpp"
-#include "model/entity_store.hpp"
+#include "ingest/writer.hpp"
 #include "mqtt/broker/ingest.hpp"
-#include "tsdb/time_series_store.hpp"
 
 namespace urbis::ingest {
-
-// What one PUBLISH decodes to; pure, for tests and fuzzing.
-struct Decoded {
-  std::string tenant;
-  std::string entity_id;
-  std::string entity_type;
-  std::vector<tsdb::Measurement> measurements;
-  model::Entity state;  // the attributes as entity state (id and type set)
-};
 
 // Decodes topic and payload. `topic_rest` is the topic after "<prefix>/".
 // InvalidArgument with a message naming the problem.
@@ -60,13 +43,9 @@ Result<Decoded> decode_json_measurements(std::string_view topic_rest, std::strin
 
 class JsonIngestSink final : public mqtt::IngestSink {
  public:
-  // `prefix` without a trailing slash, e.g. "urbis/ingest". The stores and the
-  // clock must outlive the sink. `exec` runs follow-up state writes (never on
-  // the store's writer thread, which must not wait on its own queue).
-  // `bus` (may be null) gets one kMeasurements event per stored message, after
-  // the history commit; the entity store publishes the state changes itself.
-  JsonIngestSink(std::string prefix, tsdb::TimeSeriesStore& history, model::EntityStore& state, const Clock& clock,
-                 boost::asio::any_io_executor exec, model::ChangeBus* bus = nullptr);
+  // `prefix` without a trailing slash, e.g. "urbis/ingest". The writer and
+  // the clock must outlive the sink.
+  JsonIngestSink(std::string prefix, MeasurementWriter& writer, const Clock& clock);
 
   bool wants(std::string_view topic) const override;
   void ingest(const mqtt::ClientIdentity& who, const mqtt::MessagePtr& msg, Done done) override;
@@ -75,28 +54,9 @@ class JsonIngestSink final : public mqtt::IngestSink {
   uint64_t rejected() const { return rejected_.load(std::memory_order_relaxed); }
 
  private:
-  // Entity state writes are coalesced per entity: while one upsert of an
-  // entity is being committed, later readings of it are merged into one
-  // pending patch, written as one upsert when the first commits. A sensor
-  // sending hundreds of readings a second costs one state write per commit
-  // cycle, not one per reading; each reading is still acknowledged only
-  // after the write that contains it committed.
-  struct PendingState {
-    bool in_flight = false;
-    std::optional<model::Entity> patch;  // merged readings waiting for the next write
-    std::vector<Done> waiters;           // their completions
-  };
-  void write_state(const std::string& key, std::string tenant, model::Entity patch, std::vector<Done> waiters);
-  void queue_state(std::string tenant, model::Entity patch, Done done);
-
   std::string prefix_;  // with trailing '/'
-  boost::asio::any_io_executor exec_;
-  std::mutex state_mu_;
-  std::unordered_map<std::string, PendingState> pending_state_;  // guarded by state_mu_; key tenant + '\n' + id
-  tsdb::TimeSeriesStore& history_;
-  model::EntityStore& state_;
+  MeasurementWriter& writer_;
   const Clock& clock_;
-  model::ChangeBus* bus_;
   std::atomic<uint64_t> accepted_{0};
   std::atomic<uint64_t> rejected_{0};
 };

@@ -23,6 +23,8 @@ struct ChangeEvent {
     kEntityUpdated,   // attributes added, replaced or removed
     kEntityDeleted,
     kMeasurements,    // new history points (time series)
+    kDeviceAlert,     // a device did something suspicious (LoRaWAN frame counter replay or
+                      // reset); attributes name what, detail says more. Nothing is stored.
   };
   Kind kind = Kind::kEntityUpdated;
   std::string tenant;
@@ -33,6 +35,7 @@ struct ChangeEvent {
   // The entity after the change as NGSI-LD normalized JSON (empty for deletes
   // and measurements), so consumers need not read the store back.
   std::shared_ptr<const std::string> entity_json;
+  std::string detail;  // kDeviceAlert: what was seen, for people
 };
 
 class ChangeBus {

@@ -72,8 +72,8 @@ def create_then_publish_as_the_device_with_mosquitto_pub(ctx):
     assert status == 200 and "token" not in got, got
     assert got["location"]["coordinates"] == [7.68, 45.07] and got["tags"] == ["pole", "water"], got
     sub = ctx.sub("urbis/%s/#" % TENANT, qos=1)
-    for topic in (up(d), up(d) + "/senml"):
-        ctx.pub(topic, '{"v":1}', qos=1, extra=["-u", d["id"], "-P", d["token"]])
+    for topic, payload in ((up(d), '{"v":1}'), (up(d) + "/senml", '[{"n":"v","v":1}]')):
+        ctx.pub(topic, payload, qos=1, extra=["-u", d["id"], "-P", d["token"]])
     got_topics = [m["topic"] for m in sub.wait(2)]
     assert got_topics == [up(d), up(d) + "/senml"], got_topics
     status, got, _ = api(ctx.broker, "GET", "/api/v1/devices/" + d["id"])
@@ -88,7 +88,7 @@ def publishing_outside_own_up_topic_is_refused(ctx):
     for topic in (up(b), down(a), up(a) + "/x/y", "urbis/other/%s/up" % a["id"], "anything"):
         ack = c.publish(topic, b"x", qos=1)
         assert ack.rc == RC_NOT_AUTHORIZED, (topic, ack)
-    ack = c.publish(up(a), b"ok", qos=1)
+    ack = c.publish(up(a), b'{"ok": true}', qos=1)
     assert ack.rc in (0, 0x10), ack
     assert c.is_open()
     # MQTT 3.1.1 cannot say no: the message is acknowledged and dropped.
@@ -130,7 +130,7 @@ def rotated_token_works_and_the_old_one_stops_at_once(ctx):
     assert status == 200 and r["token"] != d["token"], (status, r)
     device_connect(ctx, d, expect_rc=RC_BAD_USER_OR_PASSWORD)
     c = device_connect(ctx, d, token=r["token"])
-    assert c.publish(up(d), b"1", qos=1).rc in (0, 0x10)
+    assert c.publish(up(d), b'{"v": 1}', qos=1).rc in (0, 0x10)
     # A connection made with the old token may no longer publish.
     assert old_session.publish(up(d), b"2", qos=1).rc == RC_NOT_AUTHORIZED
 
@@ -233,7 +233,7 @@ def import_csv_reports_each_row_and_tokens_work(ctx):
     assert rows[2]["error"].startswith("location.coordinates[1]"), rows[2]
     d = {"id": rows[0]["id"], "tenant": t, "token": rows[0]["token"]}
     c = device_connect(ctx, d)
-    assert c.publish(up(d), b"1", qos=1).rc in (0, 0x10)
+    assert c.publish(up(d), b'{"v": 1}', qos=1).rc in (0, 0x10)
     status, got, _ = api(ctx.broker, "GET", "/api/v1/devices/" + d["id"])
     assert got["name"] == "Main St, north" and got["tags"] == ["air", "street"], got
     # JSON import; a duplicate is reported on its own row.

@@ -184,17 +184,23 @@ void Connection::ack_done(uint64_t id, const Status& st) {
   for (auto& p : *acks) {
     if (p.id != id) continue;
     if (!st.ok()) {
-      ULOG_WARN("mqtt {}: message from '{}' not stored: {}", transport_->remote_endpoint(), client_id(),
-                st.message());
-      bool bad_payload = st.code() == Code::kInvalidArgument;
-      if (version_ == Version::v311 && !bad_payload) {
+      // Refused by the sink (bad payload, unknown or disabled device): the
+      // sink keeps the reason and logs at a bounded rate, and sending the
+      // message again would not help. Anything else is a storage failure.
+      const bool bad_payload = st.code() == Code::kInvalidArgument;
+      const bool refused = bad_payload || st.code() == Code::kPermissionDenied || st.code() == Code::kNotFound;
+      if (!refused) {
+        ULOG_WARN("mqtt {}: message from '{}' not stored: {}", transport_->remote_endpoint(), client_id(),
+                  st.message());
+      }
+      if (version_ == Version::v311 && !refused) {
         // 3.1.1 cannot say "failed": close without acknowledging, so the
         // client sends the message again when it reconnects.
         close_now();
         return;
       }
       if (version_ == Version::v5 && p.ack.reason < 0x80) {
-        p.ack.reason = bad_payload ? rc::kPayloadFormatInvalid : rc::kUnspecifiedError;
+        p.ack.reason = bad_payload ? rc::kPayloadFormatInvalid : refused ? rc::kNotAuthorized : rc::kUnspecifiedError;
         if (request_problem_info_) p.ack.props.reason_string = st.message();
       }
     }

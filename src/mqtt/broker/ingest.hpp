@@ -28,7 +28,9 @@ class IngestSink {
 
   // Decodes and stores `msg` from `who`. `done` runs exactly once, on any
   // thread, after the commit; with kInvalidArgument when the payload does not
-  // decode (the publisher gets reason 0x99), or another error when storing
+  // decode (the publisher gets reason 0x99), kPermissionDenied or kNotFound
+  // when the sender may not send it (0x87; both acknowledged under MQTT
+  // 3.1.1, where resending cannot help), or another error when storing
   // failed (0x80, or a closed connection for MQTT 3.1.1 so the client resends).
   // Thread-safe; must not block the calling I/O thread.
   virtual void ingest(const ClientIdentity& who, const MessagePtr& msg, Done done) = 0;

@@ -181,7 +181,8 @@ void SubscriptionManager::stop() {
 }
 
 void SubscriptionManager::on_event(const model::ChangeEvent& e) {
-  if (e.kind == model::ChangeEvent::Kind::kMeasurements) return;
+  using Kind = model::ChangeEvent::Kind;
+  if (e.kind != Kind::kEntityCreated && e.kind != Kind::kEntityUpdated && e.kind != Kind::kEntityDeleted) return;
   {
     // Cheap filter on the writer thread: a tenant without subscriptions costs one lookup.
     std::lock_guard lock(mu_);
