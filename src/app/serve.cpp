@@ -131,7 +131,9 @@ int run_serve(const ServeFlags& flags) {
     ULOG_ERROR("cannot open the device registry: {}", device_store.status().message());
     return 1;
   }
-  devices::DeviceRegistry registry(**device_store, clock);
+  devices::RegistryOptions registry_opts;
+  registry_opts.silent_after = std::chrono::seconds(opts.devices.silent_after_s);
+  devices::DeviceRegistry registry(**device_store, clock, registry_opts);
   if (auto st = registry.load(); !st.ok()) {
     ULOG_ERROR("cannot load the device registry: {}", st.message());
     return 1;

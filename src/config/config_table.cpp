@@ -148,6 +148,10 @@ const KeySpec kKeys[] = {
      .target = +[](Options& o) -> auto& { return o.devices.profiles_dir; },
      .doc = "Directory of *.toml device profiles (added to, or replacing by name, the built-in ones); "
             "read at start and on SIGHUP."},
+    {.key = "devices.silent_after_s",
+     .target = +[](Options& o) -> auto& { return o.devices.silent_after_s; },
+     .min = 0, .max = 365 * 86400,
+     .doc = "Seconds without a message after which an active device is shown as silent; 0 = never."},
     {.key = "storage.synchronous",
      .target = +[](Options& o) -> auto& { return o.storage.synchronous; },
      .choices = "normal|full",

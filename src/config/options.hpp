@@ -121,6 +121,8 @@ struct DevicesOptions {
   // (and overriding by name) the profiles built into the binary. Empty: only
   // the built-in ones.
   std::string profiles_dir;
+  // An active device that sends nothing for this long is shown as silent; 0 = never.
+  uint32_t silent_after_s = 6 * 3600;
 };
 
 struct Options {

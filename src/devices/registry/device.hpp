@@ -12,7 +12,7 @@
 // urbis/<tenant>/<device-id>/up[/<format>] and urbis/<tenant>/<device-id>/down.
 //
 // State machine (who moves it):
-//   provisioned --first connect--> active --(watchdog, later)--> silent --connect--> active
+//   provisioned --first connect--> active --([devices] silent_after_s without a message)--> silent --message--> active
 //   any --admin--> quarantined | disabled | active
 // A quarantined or disabled device cannot connect, publish or subscribe.
 //

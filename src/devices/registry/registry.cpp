@@ -23,6 +23,7 @@ DeviceRegistry::DeviceRegistry(DeviceStore& store, const Clock& clock, RegistryO
     std::unique_lock lock(stop_mu_);
     while (!stop_cv_.wait_for(lock, options_.activity_flush_interval, [this] { return stopping_; })) {
       lock.unlock();
+      mark_silent();
       {
         std::lock_guard w(write_mu_);
         send_activity(/*force=*/true);
@@ -322,6 +323,21 @@ void DeviceRegistry::record_error(std::string_view id, std::string_view error) {
     dirty_.insert(it->first);
   }
   maybe_send_activity();
+}
+
+size_t DeviceRegistry::mark_silent() {
+  if (options_.silent_after.count() <= 0) return 0;
+  const int64_t cutoff = clock_.unix_ms() - options_.silent_after.count();
+  size_t moved = 0;
+  std::unique_lock lock(mu_);
+  for (auto& [id, e] : entries_) {
+    Device& d = e.row.device;
+    if (d.state != DeviceState::kActive || d.last_seen_ms == 0 || d.last_seen_ms >= cutoff) continue;
+    d.state = DeviceState::kSilent;
+    dirty_.insert(id);
+    ++moved;
+  }
+  return moved;
 }
 
 void DeviceRegistry::maybe_send_activity() {

@@ -58,6 +58,10 @@ struct RegistryOptions {
   // Run a thread that writes pending activity every interval even when no
   // further message arrives to trigger it. Tests that drive a fake clock turn it off.
   bool background_flush = true;
+  // An active device not seen for this long becomes silent (checked by the
+  // background thread every activity_flush_interval, and by mark_silent()).
+  // Zero: never.
+  std::chrono::milliseconds silent_after{0};
 };
 
 struct ListQuery {
@@ -146,6 +150,11 @@ class DeviceRegistry {
   void record_seen(std::string_view id);
   // A message the platform could not use: counts it and keeps the text.
   void record_error(std::string_view id, std::string_view error);
+
+  // Moves every active device whose last message is older than
+  // `silent_after` to silent (a later message makes it active again).
+  // Returns how many moved. The background thread calls it; tests call it directly.
+  size_t mark_silent();
 
   // Writes pending activity and waits until every earlier write committed.
   // Returns the first store failure since the previous flush.

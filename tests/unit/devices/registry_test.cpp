@@ -364,6 +364,31 @@ TEST_F(RegistryTest, ActivityIsBatched) {
   EXPECT_EQ(store.load()->at(0).device.last_error, "late");
 }
 
+TEST(RegistrySilent, ActiveDevicesWithoutMessagesBecomeSilentAndComeBack) {
+  FakeClock clock;
+  MemoryDeviceStore store;
+  DeviceRegistry reg(store, clock, {.background_flush = false, .silent_after = std::chrono::minutes(10)});
+  ASSERT_TRUE(create(reg, spec("talks")).ok());
+  ASSERT_TRUE(create(reg, spec("quiet")).ok());
+  ASSERT_TRUE(create(reg, spec("never")).ok());
+  reg.record_seen("talks");
+  reg.record_seen("quiet");
+  clock.unix += 9 * 60 * 1000;
+  reg.record_seen("talks");
+  EXPECT_EQ(reg.mark_silent(), 0u);
+  clock.unix += 2 * 60 * 1000;  // quiet: 11 minutes; talks: 2
+  EXPECT_EQ(reg.mark_silent(), 1u);
+  EXPECT_EQ(reg.get("quiet")->state, DeviceState::kSilent);
+  EXPECT_EQ(reg.get("talks")->state, DeviceState::kActive);
+  EXPECT_EQ(reg.get("never")->state, DeviceState::kProvisioned);  // never seen: not silent
+  ASSERT_TRUE(reg.flush().ok());
+  for (const auto& row : *store.load()) {
+    if (row.device.id == "quiet") EXPECT_EQ(row.device.state, DeviceState::kSilent);
+  }
+  reg.record_seen("quiet");
+  EXPECT_EQ(reg.get("quiet")->state, DeviceState::kActive);
+}
+
 TEST(RegistryBackground, ActivityReachesTheStoreWithoutFurtherTraffic) {
   FakeClock clock;
   MemoryDeviceStore store;
