@@ -65,7 +65,7 @@ for f in $FORMATS; do
   case "$f" in
     chirpstack) t="application/bench/device/{eui}/event/up" ;;
     lpp) t="urbis/default/bench-lpp-{i}/up/lpp" ;;
-    *) t="urbis/default/bench-${f/+/-}-{i}/up/$f" ;;
+    *) t="urbis/default/bench-${f/+/-}-{i}/up/${f/+/-}" ;;
   esac
   rate[$f]=$(run "$f" "$t")
 done

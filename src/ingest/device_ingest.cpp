@@ -61,6 +61,14 @@ bool is_tts_uplink_topic(std::string_view topic) {
   return s2 != std::string_view::npos && s2 > 0 && rest.substr(s2) == "/up";
 }
 
+// A topic level cannot hold '+' (a wildcard), so topics spell the SenML
+// media types with '-': senml-json, senml-cbor.
+std::optional<devices::Format> topic_format(std::string_view level) {
+  if (level == "senml-json") return devices::Format::kSenmlJson;
+  if (level == "senml-cbor") return devices::Format::kSenmlCbor;
+  return devices::format_from_name(level);
+}
+
 tsdb::Value history_value(const json::value& v) {
   if (v.is_number()) return tsdb::Value::of(v.to_number<double>());
   if (v.is_bool()) return tsdb::Value::of_bool(v.as_bool());
@@ -188,11 +196,11 @@ void DeviceIngestSink::ingest(const mqtt::ClientIdentity& who, const mqtt::Messa
     }
     std::optional<devices::Format> format;
     if (!t->format.empty()) {
-      format = devices::format_from_name(t->format);
+      format = topic_format(t->format);
       if (!format) {
         return refuse(device->id, topic,
                       InvalidArgument("topic names format '" + std::string(t->format) +
-                                      "'; known: json, senml+json, senml+cbor, lpp, chirpstack, tts"),
+                                      "'; known: json, senml (senml-json), senml-cbor, lpp, chirpstack, tts"),
                       done);
       }
     }

@@ -10,6 +10,9 @@
 //         device is the one registered with id = the DevEUI in lowercase hex.
 //   HTTP  POST /api/v1/devices/{id}/measurements       ingest_payload() below.
 //
+// <format> is json, senml (= senml-json), senml-cbor, lpp, chirpstack or tts
+// (a topic cannot spell "senml+json": '+' is a wildcard).
+//
 // Pipeline, per message: device lookup (unknown, other tenant, quarantined or
 // disabled are refused) -> format (the topic's /<format>, else the profile's
 // decoder, else flat JSON) -> decode -> LoRaWAN frame-counter check -> map

@@ -382,7 +382,9 @@ TEST(RegistrySilent, ActiveDevicesWithoutMessagesBecomeSilentAndComeBack) {
   EXPECT_EQ(reg.get("talks")->state, DeviceState::kActive);
   EXPECT_EQ(reg.get("never")->state, DeviceState::kProvisioned);  // never seen: not silent
   ASSERT_TRUE(reg.flush().ok());
-  for (const auto& row : *store.load()) {
+  auto rows = store.load();
+  ASSERT_TRUE(rows.ok());
+  for (const auto& row : rows.value()) {
     if (row.device.id == "quiet") EXPECT_EQ(row.device.state, DeviceState::kSilent);
   }
   reg.record_seen("quiet");

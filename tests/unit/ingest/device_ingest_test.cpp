@@ -94,7 +94,7 @@ class DeviceIngestTest : public ::testing::Test {
 };
 
 TEST_F(DeviceIngestTest, WantsDeviceAndNetworkServerUplinkTopicsOnly) {
-  for (const char* t : {"urbis/city/m1/up", "urbis/default/m1/up/lpp", "urbis/city/m1/up/senml+json",
+  for (const char* t : {"urbis/city/m1/up", "urbis/default/m1/up/lpp", "urbis/city/m1/up/senml-cbor",
                         "application/3b1c/device/0004a30b001c0530/event/up", "v3/parking@ttn/devices/spot-1/up"}) {
     EXPECT_TRUE(sink->wants(t)) << t;
   }
@@ -183,8 +183,10 @@ TEST_F(DeviceIngestTest, UnprofiledLppOverMqttLandsOnADeviceEntity) {
   ASSERT_TRUE(publish("urbis/city/lpp-1/up/lpp", std::string("\x01\x67\x00\xD7\x02\x68\x64", 7)).ok());
   auto e = entities->get("city", "urn:ngsi-ld:Device:lpp-1");
   ASSERT_TRUE(e);
+  ASSERT_TRUE(e->find("temperature_1")) << model::entity_to_text(*e);
+  ASSERT_TRUE(e->find("relative_humidity_2")) << model::entity_to_text(*e);
   EXPECT_DOUBLE_EQ(e->find("temperature_1")->value.to_number<double>(), 21.5);
-  EXPECT_DOUBLE_EQ(e->find("humidity_2")->value.to_number<double>(), 50);
+  EXPECT_DOUBLE_EQ(e->find("relative_humidity_2")->value.to_number<double>(), 50);
 }
 
 std::string chirpstack(const std::string& eui, uint32_t fcnt, const std::string& time, const std::string& object) {
@@ -194,19 +196,19 @@ std::string chirpstack(const std::string& eui, uint32_t fcnt, const std::string&
 
 TEST_F(DeviceIngestTest, LorawanUplinksAreIdempotentAndReplaysRaiseAnAlert) {
   const std::string eui = "0004a30b001c0530";
-  add(eui, "", "default");
+  add(eui, "", "");
   std::vector<std::pair<std::string, std::string>> routes;
   sink->set_lorawan_route_observer([&](const std::string& d, const std::string& app) { routes.emplace_back(d, app); });
   const std::string topic = "application/app-1/device/" + eui + "/event/up";
-  ASSERT_TRUE(publish(topic, chirpstack(eui, 20, "2025-11-24T15:00:00Z", R"({"occupied":true})")).ok());
-  ASSERT_TRUE(publish(topic, chirpstack(eui, 20, "2025-11-24T15:00:00Z", R"({"occupied":true})")).ok());  // again
-  ASSERT_TRUE(publish(topic, chirpstack(eui, 21, "2025-11-24T15:01:00Z", R"({"occupied":false})")).ok());
+  ASSERT_TRUE(publish(topic, chirpstack(eui, 100, "2025-11-24T15:00:00Z", R"({"occupied":true})")).ok());
+  ASSERT_TRUE(publish(topic, chirpstack(eui, 100, "2025-11-24T15:00:00Z", R"({"occupied":true})")).ok());  // again
+  ASSERT_TRUE(publish(topic, chirpstack(eui, 101, "2025-11-24T15:01:00Z", R"({"occupied":false})")).ok());
   EXPECT_EQ(points("", "urn:ngsi-ld:Device:" + eui, "occupied").size(), 2u);
   {
     std::lock_guard lock(mu);
     EXPECT_TRUE(alerts.empty());
   }
-  ASSERT_TRUE(publish(topic, chirpstack(eui, 7, "2025-11-24T15:02:00Z", R"({"occupied":true})")).ok());
+  ASSERT_TRUE(publish(topic, chirpstack(eui, 50, "2025-11-24T15:02:00Z", R"({"occupied":true})")).ok());
   {
     std::lock_guard lock(mu);
     ASSERT_EQ(alerts.size(), 1u);
@@ -220,7 +222,7 @@ TEST_F(DeviceIngestTest, LorawanUplinksAreIdempotentAndReplaysRaiseAnAlert) {
   EXPECT_EQ(routes.back(), std::make_pair(eui, std::string("app-1")));
   // An uplink without a payload is a heartbeat: the device is alive, nothing is written.
   ASSERT_TRUE(publish(topic, R"({"time":"2025-11-24T15:03:00Z","deviceInfo":{"devEui":")" + eui +
-                                 R"("},"fCnt":30,"fPort":1})")
+                                 R"("},"fCnt":102,"fPort":1})")
                   .ok());
   EXPECT_EQ(sink->stats().empty, 1u);
   // A DevEUI nobody registered.
