@@ -177,6 +177,9 @@ int run_serve(const ServeFlags& flags) {
     return 1;
   }
   broker.set_subscribe_observer([&commands](std::string_view filter) { commands.on_subscribed(filter); });
+  // ChirpStack uplinks tell which application a LoRaWAN device is in: its downlinks go there.
+  device_sink.set_lorawan_route_observer(
+      [&commands](const std::string& device, const std::string& app) { commands.note_lorawan_route(device, app); });
   pool.start();
   broker.start();
   commands.start();
