@@ -249,6 +249,13 @@ def chirpstack_uplinks_through_the_broker_are_idempotent_and_replays_flagged(ctx
     # An old frame again, later: a replay, flagged (and still stored).
     ctx.pub(topic, chirpstack_uplink(eui, 5, {"occupied": True}, "2026-11-25T08:20:00Z"), qos=1)
     assert health(b)["device_ingest"]["lorawan_alerts"] == alerts_before + 1
+    # The uplink taught Urbis the device's ChirpStack application: a downlink
+    # needs no applicationId and becomes a ChirpStack enqueue there.
+    sub = ctx.sub("application/3b1c/device/%s/command/down" % eui, qos=1)
+    status, cmd, _ = api(b, "POST", "/api/v1/devices/%s/commands" % eui, {"data": "AQI=", "fPort": 2})
+    assert status == 202, (status, cmd)
+    got = json.loads(sub.wait(1)[0]["payload"])
+    assert got["devEui"] == eui and got["data"] == "AQI=" and got["fPort"] == 2, got
     # An unknown DevEUI is refused, not stored.
     c = ctx.raw(5)
     c.connect("cs-" + ctx.run_id)
