@@ -172,9 +172,9 @@ def cayenne_lpp_and_senml_without_a_profile_land_on_a_device_entity(ctx):
     ctx.pub(up(d, "senml"), json.dumps(senml), qos=1, extra=as_device(d))
     e = entity(b, "urn:ngsi-ld:Device:" + d["id"]).json
     assert e["type"] == "Device", e
-    assert e["temperature_1"]["value"] == 21.5, e
+    assert e["temperature_1"]["value"] == 21.5 and e["temperature_1"]["unitCode"] == "CEL", e
     assert e["relative_humidity_2"]["value"] == 50, e
-    assert e["battery"]["value"] == 87 and e["battery"]["observedAt"] == "2025-11-24T16:00:00.000Z", e
+    assert e["battery"]["value"] == 87 and e["battery"]["unitCode"] == "P1" and e["battery"]["observedAt"] == "2025-11-24T16:00:00.000Z", e
     assert e["door"]["value"] is True and e["door"]["observedAt"] == "2025-11-24T16:00:10.000Z", e
 
 

@@ -63,10 +63,28 @@ Result<json::value> apply(const AttributeMapping& m, const Reading& r) {
 }
 
 MappedAttribute kept(const Reading& r) {
-  return MappedAttribute{r.name, r.value, r.unit, r.time_ms};
+  return MappedAttribute{r.name, r.value, unit_code_of(r.unit), r.time_ms};
 }
 
 }  // namespace
+
+std::string unit_code_of(std::string_view unit) {
+  // SenML units (RFC 8428 section 12.1 and RFC 8798), as the decoders report
+  // them, to UN/CEFACT Recommendation 20 common codes.
+  static constexpr std::pair<std::string_view, std::string_view> kCodes[] = {
+      {"Cel", "CEL"},  {"K", "KEL"},     {"%RH", "P1"},   {"%", "P1"},     {"%EL", "P1"},   {"m", "MTR"},
+      {"mm", "MMT"},   {"cm", "CMT"},    {"km", "KMT"},   {"kg", "KGM"},   {"g", "GRM"},    {"s", "SEC"},
+      {"A", "AMP"},    {"V", "VLT"},     {"W", "WTT"},    {"kW", "KWT"},   {"Wh", "WHR"},   {"kWh", "KWH"},
+      {"J", "JOU"},    {"Hz", "HTZ"},    {"Pa", "PAL"},   {"hPa", "A97"},  {"bar", "BAR"},  {"lx", "LUX"},
+      {"m/s", "MTS"},  {"km/h", "KMH"},  {"m/s2", "MSK"}, {"m3", "MTQ"},   {"l", "LTR"},    {"m3/s", "MQS"},
+      {"dB", "2N"},    {"ppm", "59"},    {"ug/m3", "GQ"}, {"mg/m3", "GP"}, {"deg", "DD"},   {"lat", "DD"},
+      {"lon", "DD"},   {"rad", "C81"},   {"N", "NEW"},    {"Ohm", "OHM"},  {"B", "AD"},
+  };
+  for (const auto& [senml, code] : kCodes) {
+    if (unit == senml) return std::string(code);
+  }
+  return std::string(unit);
+}
 
 Result<Mapped> map_readings(const Profile& p, const Device& device, const std::vector<Reading>& readings) {
   Mapped out;
@@ -83,7 +101,7 @@ Result<Mapped> map_readings(const Profile& p, const Device& device, const std::v
       Result<json::value> v = apply(m, r);
       if (!v.ok()) return v.status();
       out.attributes.push_back(
-          MappedAttribute{m.name, std::move(v).value(), m.unit_code.empty() ? r.unit : m.unit_code, r.time_ms});
+          MappedAttribute{m.name, std::move(v).value(), m.unit_code.empty() ? unit_code_of(r.unit) : m.unit_code, r.time_ms});
     }
   }
 

@@ -125,6 +125,12 @@ struct Mapped {
 // caller decides).
 Result<Mapped> map_readings(const Profile& p, const Device& device, const std::vector<Reading>& readings);
 
+// The NGSI-LD unitCode (UN/CEFACT common code) for a unit as a decoder
+// reports it (SenML: "Cel" -> "CEL", "%RH" -> "P1", "ug/m3" -> "GQ"); a unit
+// it does not know is returned unchanged. Used for readings whose profile
+// mapping names no unit, and for kept and unprofiled readings.
+std::string unit_code_of(std::string_view unit);
+
 // Without a profile: the entity the device's readings go to when it has none.
 // Type "Device", id urn:ngsi-ld:Device:<id>, every reading kept under its own name.
 Mapped map_unprofiled(const Device& device, const std::vector<Reading>& readings);

@@ -356,6 +356,17 @@ values = { "true" = 1, "false" = 0 }
   }
 }
 
+TEST(ProfileMap, SenmlUnitsBecomeUnCefactCodes) {
+  EXPECT_EQ(unit_code_of("Cel"), "CEL");
+  EXPECT_EQ(unit_code_of("%RH"), "P1");
+  EXPECT_EQ(unit_code_of("ug/m3"), "GQ");
+  EXPECT_EQ(unit_code_of("hPa"), "A97");
+  EXPECT_EQ(unit_code_of("kWh"), "KWH");
+  EXPECT_EQ(unit_code_of(""), "");
+  EXPECT_EQ(unit_code_of("furlong/fortnight"), "furlong/fortnight");  // unknown: kept as sent
+  EXPECT_EQ(unit_code_of("CEL"), "CEL");
+}
+
 TEST(ProfileMap, UnmappedDroppedOrKept) {
   const std::string attrs = "[[attribute]]\nreading = \"t\"\nname = \"temperature\"\n";
   const std::vector<Reading> in = {reading("zeta", 1, "Cel"), reading("t", 20), reading("alpha", "x"),
@@ -369,9 +380,10 @@ TEST(ProfileMap, UnmappedDroppedOrKept) {
   Profile keep = parse_ok(kHead + "keep_unmapped = true\n" + attrs);
   Result<Mapped> k = map_readings(keep, device(), in);
   ASSERT_TRUE(k.ok());
-  // Profile order first, then kept ones by name with their decoded unit; a kept
+  // Profile order first, then kept ones by name with their decoded unit as a
+  // UN/CEFACT code (SenML "Cel" is "CEL"); a kept
   // reading never overwrites a mapped attribute, and names NGSI-LD refuses are dropped.
-  EXPECT_EQ(attrs_text(*k), "temperature=20 alpha=\"x\" zeta=1[Cel] ");
+  EXPECT_EQ(attrs_text(*k), "temperature=20 alpha=\"x\" zeta=1[CEL] ");
   EXPECT_EQ(k->dropped, 3u);
 
   Result<Mapped> none = map_readings(drop, device(), {reading("other", 1)});
@@ -398,8 +410,8 @@ name = "atmosphericPressure"
                                    reading("temperature_1", 21.7, "Cel", 2000)});
   ASSERT_TRUE(m.ok());
   EXPECT_EQ(attrs_text(*m),
-            "temperature=21.5[CEL]@1000 temperature=21.7[CEL]@2000 temperatureRaw=21.5[Cel]@1000 "
-            "temperatureRaw=21.7[Cel]@2000 atmosphericPressure=1013[hPa] ");
+            "temperature=21.5[CEL]@1000 temperature=21.7[CEL]@2000 temperatureRaw=21.5[CEL]@1000 "
+            "temperatureRaw=21.7[CEL]@2000 atmosphericPressure=1013[A97] ");
 }
 
 TEST(ProfileMap, EntityIdTemplate) {
@@ -429,7 +441,7 @@ TEST(ProfileMap, Unprofiled) {
                             {reading("temperature", 21.5, "Cel", 5), reading("a(b)", 1), reading("door", true)});
   EXPECT_EQ(m.entity_type, "Device");
   EXPECT_EQ(m.entity_id, "urn:ngsi-ld:Device:dev-1");
-  EXPECT_EQ(attrs_text(m), "temperature=21.5[Cel]@5 door=true ");
+  EXPECT_EQ(attrs_text(m), "temperature=21.5[CEL]@5 door=true ");
   EXPECT_EQ(m.dropped, 1u);
 }
 
