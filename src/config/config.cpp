@@ -20,6 +20,7 @@
 #include <unordered_set>
 
 #include "config/config_table.hpp"
+#include "config/toml_guard.hpp"
 #include "security/config_auth.hpp"
 #include "security/password.hpp"
 
@@ -418,6 +419,7 @@ class Parser {
 }  // namespace
 
 Result<Options> parse_config(std::string_view toml_text, std::string_view source_name) {
+  if (Status s = config::check_toml_non_ascii(toml_text, source_name); !s.ok()) return s;
   toml::table root;
   try {
 #if TOML_EXCEPTIONS

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <toml++/toml.h>
 
+#include "config/toml_guard.hpp"
 #include "devices/profiles/profile_internal.hpp"
 #include "model/entity_json.hpp"
 #include "model/json_format.hpp"
@@ -366,94 +367,10 @@ class Parser {
   std::string_view source_;
 };
 
-// toml++ 3.3 (Debian 12) reaches __builtin_unreachable() when it asks whether
-// a non-ASCII character is whitespace (marzer/tomlplusplus issues 190 and 295,
-// fixed after 3.3): undefined behaviour that the fuzzer finds in seconds and a
-// Release build may turn into a wild jump. It asks only where whitespace may
-// stand: outside strings and comments, and after a line-ending backslash in a
-// multi-line basic string. Valid TOML has no non-ASCII character outside
-// strings and comments (bare keys are ASCII), so refusing those first costs a
-// valid profile nothing; the one valid form refused is a non-ASCII character
-// that starts the line after a line-ending backslash.
-Status check_non_ascii(std::string_view t, std::string_view source) {
-  enum class In { kCode, kComment, kBasic, kLiteral, kMlBasic, kMlLiteral };
-  In in = In::kCode;
-  size_t line = 1;
-  auto high = [](char c) { return static_cast<unsigned char>(c) >= 0x80; };
-  auto refuse = [&](std::string_view where) {
-    return InvalidArgument(std::string(source) + ":" + std::to_string(line) + ": non-ASCII character " +
-                           std::string(where));
-  };
-  auto starts = [&](size_t i, std::string_view s) { return t.compare(i, s.size(), s) == 0; };
-  for (size_t i = 0; i < t.size(); ++i) {
-    const char c = t[i];
-    if (c == '\n') ++line;
-    switch (in) {
-      case In::kCode:
-        if (high(c)) return refuse("outside a string or comment");
-        if (c == '#') {
-          in = In::kComment;
-        } else if (starts(i, "\"\"\"")) {
-          in = In::kMlBasic;
-          i += 2;
-        } else if (c == '"') {
-          in = In::kBasic;
-        } else if (starts(i, "'''")) {
-          in = In::kMlLiteral;
-          i += 2;
-        } else if (c == '\'') {
-          in = In::kLiteral;
-        }
-        break;
-      case In::kComment:
-        if (c == '\n') in = In::kCode;
-        break;
-      case In::kBasic:
-        if (c == '\\' && i + 1 < t.size() && t[i + 1] != '\n') {
-          ++i;
-        } else if (c == '"' || c == '\n') {
-          in = In::kCode;
-        }
-        break;
-      case In::kLiteral:
-        if (c == '\'' || c == '\n') in = In::kCode;
-        break;
-      case In::kMlBasic:
-        if (c == '\\') {
-          size_t j = i + 1;
-          while (j < t.size() && (t[j] == ' ' || t[j] == '\t')) ++j;
-          if (j < t.size() && (t[j] == '\n' || t[j] == '\r')) {  // line-ending backslash
-            while (j < t.size() && (t[j] == ' ' || t[j] == '\t' || t[j] == '\n' || t[j] == '\r')) {
-              if (t[j] == '\n') ++line;
-              ++j;
-            }
-            if (j < t.size() && high(t[j])) return refuse("right after a line-ending backslash");
-            i = j - 1;
-          } else if (i + 1 < t.size() && t[i + 1] != '\n') {
-            ++i;
-          }
-        } else if (starts(i, "\"\"\"")) {
-          i += 2;
-          while (i + 1 < t.size() && t[i + 1] == '"') ++i;  // up to two quotes may end the content
-          in = In::kCode;
-        }
-        break;
-      case In::kMlLiteral:
-        if (starts(i, "'''")) {
-          i += 2;
-          while (i + 1 < t.size() && t[i + 1] == '\'') ++i;
-          in = In::kCode;
-        }
-        break;
-    }
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
 Result<Profile> parse_profile(std::string_view toml_text, std::string_view source) {
-  if (Status s = check_non_ascii(toml_text, source); !s.ok()) return s;
+  if (Status s = config::check_toml_non_ascii(toml_text, source); !s.ok()) return s;
   toml::table root;
   try {
 #if TOML_EXCEPTIONS

@@ -235,6 +235,15 @@ TEST(Config, EachErrorNamesFileLineAndKey) {
   }
 }
 
+TEST(Config, NonAsciiOutsideStringsIsRefusedBeforeTheTomlParser) {
+  // toml++ 3.3 has undefined behaviour on these (see config/toml_guard.hpp).
+  auto r = parse_config("log_level = \"info\"\n\xC2\xB5 = 1\n", "t.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "t.toml:2: non-ASCII character outside a string or comment");
+  // In strings and comments it is fine.
+  EXPECT_TRUE(parse_config("# d\xC3\xA9j\xC3\xA0 vu\ndata_dir = \"/srv/urbis-\xC3\xA9\"\n", "t.toml").ok());
+}
+
 TEST(Config, SyntaxErrorsGiveLineAndColumn) {
   std::string m = errors_of("threads = 1\n[mqtt\nmax_packet_size = 100\n");
   EXPECT_EQ(m.rfind("t.toml:2:", 0), 0u) << m;

@@ -1,0 +1,82 @@
+#include "config/toml_guard.hpp"
+
+#include <string>
+
+namespace urbis::config {
+
+Status check_toml_non_ascii(std::string_view t, std::string_view source) {
+  enum class In { kCode, kComment, kBasic, kLiteral, kMlBasic, kMlLiteral };
+  In in = In::kCode;
+  size_t line = 1;
+  auto high = [](char c) { return static_cast<unsigned char>(c) >= 0x80; };
+  auto refuse = [&](std::string_view where) {
+    return InvalidArgument(std::string(source) + ":" + std::to_string(line) + ": non-ASCII character " +
+                           std::string(where));
+  };
+  auto starts = [&](size_t i, std::string_view s) { return t.compare(i, s.size(), s) == 0; };
+  for (size_t i = 0; i < t.size(); ++i) {
+    const char c = t[i];
+    if (c == '\n') ++line;
+    switch (in) {
+      case In::kCode:
+        if (high(c)) return refuse("outside a string or comment");
+        if (c == '#') {
+          in = In::kComment;
+        } else if (starts(i, "\"\"\"")) {
+          in = In::kMlBasic;
+          i += 2;
+        } else if (c == '"') {
+          in = In::kBasic;
+        } else if (starts(i, "'''")) {
+          in = In::kMlLiteral;
+          i += 2;
+        } else if (c == '\'') {
+          in = In::kLiteral;
+        }
+        break;
+      case In::kComment:
+        if (c == '\n') in = In::kCode;
+        break;
+      case In::kBasic:
+        if (c == '\\' && i + 1 < t.size() && t[i + 1] != '\n') {
+          ++i;
+        } else if (c == '"' || c == '\n') {
+          in = In::kCode;
+        }
+        break;
+      case In::kLiteral:
+        if (c == '\'' || c == '\n') in = In::kCode;
+        break;
+      case In::kMlBasic:
+        if (c == '\\') {
+          size_t j = i + 1;
+          while (j < t.size() && (t[j] == ' ' || t[j] == '\t')) ++j;
+          if (j < t.size() && (t[j] == '\n' || t[j] == '\r')) {  // line-ending backslash
+            while (j < t.size() && (t[j] == ' ' || t[j] == '\t' || t[j] == '\n' || t[j] == '\r')) {
+              if (t[j] == '\n') ++line;
+              ++j;
+            }
+            if (j < t.size() && high(t[j])) return refuse("right after a line-ending backslash");
+            i = j - 1;
+          } else if (i + 1 < t.size() && t[i + 1] != '\n') {
+            ++i;
+          }
+        } else if (starts(i, "\"\"\"")) {
+          i += 2;
+          while (i + 1 < t.size() && t[i + 1] == '"') ++i;  // up to two quotes may end the content
+          in = In::kCode;
+        }
+        break;
+      case In::kMlLiteral:
+        if (starts(i, "'''")) {
+          i += 2;
+          while (i + 1 < t.size() && t[i + 1] == '\'') ++i;
+          in = In::kCode;
+        }
+        break;
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace urbis::config
