@@ -54,9 +54,17 @@ for i in $(seq 0 $((PUBLISHERS - 1))); do
   create "$(printf '0000bbbb%08x' "$i")" ""
 done
 
-run() {  # format topic-template -> acknowledged messages
-  "$URBIS" bench mqtt --json --port "$port" -q 1 -p "$PUBLISHERS" -s 0 -d "$DURATION" \
-    --payload-format "$1" --topic-template "$2" 2>/dev/null | field acked
+# CPU time (user + system, clock ticks) the server has used so far: the cost
+# per message is the difference over a run divided by the messages, which the
+# load generator sharing the cores does not distort the way it does the rate.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+run() {  # format topic-template -> "acknowledged cpu-ticks"
+  local before after acked
+  before=$(cpu_ticks)
+  acked=$("$URBIS" bench mqtt --json --port "$port" -q 1 -p "$PUBLISHERS" -s 0 -d "$DURATION" \
+    --payload-format "$1" --topic-template "$2" 2>/dev/null | field acked)
+  after=$(cpu_ticks)
+  echo "$acked $((after - before))"
 }
 
 declare -A rate
@@ -69,22 +77,26 @@ for f in $FORMATS; do
   esac
   rate[$f]=$(run "$f" "$t")
 done
+hz=$(getconf CLK_TCK)
 h=$(health)
 kill -TERM "$pid"; wait "$pid" || true; pid=""
 
-args=(raw "${rate[raw]}")
-for f in $FORMATS; do args+=("$f" "${rate[$f]}"); done
-python3 - "$DURATION" "$PUBLISHERS" "$h" "$(cut -d' ' -f1 /proc/loadavg)" "${args[@]}" <<'PY'
+args=(raw ${rate[raw]})
+for f in $FORMATS; do args+=("$f" ${rate[$f]}); done
+python3 - "$DURATION" "$PUBLISHERS" "$h" "$(cut -d' ' -f1 /proc/loadavg)" "$hz" "${args[@]}" <<'PY'
 import json, sys
-d, p, health, load = float(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
-pairs = list(zip(sys.argv[5::2], sys.argv[6::2]))
-raw = int(pairs[0][1]) / d
-print("| path (QoS 1, %s publishers, one reading per message) | acknowledged/s | vs raw ingest |" % p)
-print("|---|---:|---:|")
-for name, acked in pairs:
-    r = int(acked) / d
+d, p, health, load, hz = float(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3]), sys.argv[4], int(sys.argv[5])
+rows = [(sys.argv[i], int(sys.argv[i + 1]), int(sys.argv[i + 2])) for i in range(6, len(sys.argv), 3)]
+raw_rate = rows[0][1] / d
+raw_cpu = rows[0][2] / hz / rows[0][1] if rows[0][1] else 0
+print("| path (QoS 1, %s publishers, one reading per message) | acknowledged/s | vs raw | server CPU µs/message | vs raw |" % p)
+print("|---|---:|---:|---:|---:|")
+for name, acked, ticks in rows:
+    r = acked / d
+    cpu = ticks / hz / acked if acked else 0
     label = "raw ingest (urbis/ingest, no device)" if name == "raw" else "device, " + name
-    print("| %s | %s | %.0f%% |" % (label, format(int(r), ","), 100 * r / raw if raw else 0))
+    print("| %s | %s | %.0f%% | %.1f | %.0f%% |" % (label, format(int(r), ","), 100 * r / raw_rate if raw_rate else 0,
+                                               cpu * 1e6, 100 * cpu / raw_cpu if raw_cpu else 0))
 di = health.get("device_ingest", {})
 print("\ndevice ingest: accepted %s, rejected %s, empty %s; load average at the end %s" % (
     di.get("accepted"), di.get("rejected"), di.get("empty"), load))

@@ -108,11 +108,11 @@ class Flattener {
 
 }  // namespace
 
-Result<json::value> parse_json(std::string_view text, std::string_view where) {
+Result<json::value> parse_json(std::string_view text, std::string_view where, json::storage_ptr sp) {
   json::parse_options po;
   po.max_depth = 32;
   boost::system::error_code ec;
-  json::value v = json::parse(text, ec, {}, po);
+  json::value v = json::parse(text, ec, std::move(sp), po);
   if (ec) return fail(where, "not JSON (" + ec.message() + ")");
   return v;
 }
@@ -137,7 +137,8 @@ Result<Decoded> decode_json_object(const json::object& obj, std::string_view whe
 }
 
 Result<Decoded> decode_json(std::string_view payload, const DecodeOptions& o) {
-  Result<json::value> v = parse_json(payload, "json");
+  ScratchJson scratch;
+  Result<json::value> v = parse_json(payload, "json", scratch.storage());
   if (!v.ok()) return v.status();
   if (!v->is_object()) return fail("json", "payload must be a JSON object");
   return decode_json_object(v->get_object(), "json", o);

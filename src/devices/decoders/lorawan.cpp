@@ -152,8 +152,9 @@ class Envelope {
   const json::object& root_;
 };
 
+// `keep` must have been made with the storage the document is to live in.
 Result<Decoded> parse_root(std::string_view payload, std::string_view where, json::value& keep) {
-  Result<json::value> v = parse_json(payload, where);
+  Result<json::value> v = parse_json(payload, where, keep.storage());
   if (!v.ok()) return v.status();
   keep = std::move(*v);
   if (!keep.is_object()) return fail(where, "payload must be a JSON object");
@@ -212,7 +213,8 @@ void finish(Decoded& d) {
 // ChirpStack v4 "up" event (integration JSON).
 Result<Decoded> decode_chirpstack(std::string_view payload, const DecodeOptions& o) {
   constexpr std::string_view kWhere = "chirpstack";
-  json::value root;
+  ScratchJson scratch;
+  json::value root(scratch.storage());
   Result<Decoded> d = parse_root(payload, kWhere, root);
   if (!d.ok()) return d;
   const json::object& obj = root.get_object();
@@ -257,7 +259,8 @@ Result<Decoded> decode_chirpstack(std::string_view payload, const DecodeOptions&
 // The Things Stack v3 application uplink message.
 Result<Decoded> decode_tts(std::string_view payload, const DecodeOptions& o) {
   constexpr std::string_view kWhere = "tts";
-  json::value root;
+  ScratchJson scratch;
+  json::value root(scratch.storage());
   Result<Decoded> d = parse_root(payload, kWhere, root);
   if (!d.ok()) return d;
   const json::object& obj = root.get_object();

@@ -229,7 +229,8 @@ Result<Decoded> resolve(const json::value& pack, const DecodeOptions& o) {
 }  // namespace
 
 Result<Decoded> decode_senml_json(std::string_view payload, const DecodeOptions& o) {
-  Result<json::value> v = parse_json(payload, "senml");
+  ScratchJson scratch;
+  Result<json::value> v = parse_json(payload, "senml", scratch.storage());
   if (!v.ok()) return v.status();
   return resolve(*v, o);
 }
