@@ -251,6 +251,7 @@ void Client::handle_packet(Packet& p) {
 }
 
 void Client::handle_publish(Publish& p) {
+  if (on_message_deferred_) return deliver_deferred(p);
   if (p.qos == 2) {
     // Method A: deliver once, remember the id until PUBREL so a retransmitted
     // PUBLISH (DUP) is acknowledged again but not delivered again.
@@ -263,6 +264,45 @@ void Client::handle_publish(Publish& p) {
   if (on_message_) on_message_(p);
   if (state_ == State::kClosed) return;
   if (p.qos == 1) send(Ack{PacketType::Puback, p.packet_id, rc::kSuccess, {}});
+}
+
+void Client::deliver_deferred(const Publish& p) {
+  if (p.qos == 0) {
+    on_message_deferred_(p, [] {});
+    return;
+  }
+  if (p.qos == 2 && !inbound_qos2_.insert(p.packet_id).second) {
+    // A retransmission of a message we already hold (method A: not delivered
+    // again). If its PUBREC still waits for the ack it goes out then, in
+    // order; if it was sent, the server missed it: send it again.
+    bool waiting = std::any_of(pending_acks_.begin(), pending_acks_.end(),
+                               [&](const PendingAck& e) { return e.qos == 2 && e.packet_id == p.packet_id; });
+    if (!waiting) send(Ack{PacketType::Pubrec, p.packet_id, rc::kSuccess, {}});
+    return;
+  }
+  const uint64_t seq = next_ack_seq_++;
+  pending_acks_.push_back(PendingAck{seq, p.packet_id, p.qos});
+  // The ack may run on any thread and outlive us: it only posts the sequence
+  // number back to our executor, where complete_ack checks it still applies.
+  std::weak_ptr<Client> weak = weak_from_this();
+  on_message_deferred_(p, [weak, ex = executor_, seq] {
+    asio::post(ex, [weak, seq] {
+      if (auto self = weak.lock()) self->complete_ack(seq);
+    });
+  });
+}
+
+void Client::complete_ack(uint64_t seq) {
+  // After the connection ended the queue is gone: the server redelivers.
+  if (state_ != State::kConnected || pending_acks_.empty()) return;
+  const uint64_t first = pending_acks_.front().seq;
+  if (seq < first || seq - first >= pending_acks_.size()) return;  // already acked
+  pending_acks_[seq - first].done = true;
+  while (!pending_acks_.empty() && pending_acks_.front().done) {
+    const PendingAck& e = pending_acks_.front();
+    send(Ack{e.qos == 2 ? PacketType::Pubrec : PacketType::Puback, e.packet_id, rc::kSuccess, {}});
+    pending_acks_.pop_front();
+  }
 }
 
 void Client::handle_ack(const Ack& a) {
@@ -571,6 +611,8 @@ void Client::fail(Status why) {
   if (on_close_ && was_up) calls.push_back([h = on_close_, why] { h(why); });
   out_.clear();
   inbound_qos2_.clear();
+  // Never acknowledged: a persistent session on the server delivers them again.
+  pending_acks_.clear();
   if (!calls.empty()) {
     asio::post(executor_, [self = shared_from_this(), calls = std::move(calls)] {
       for (auto& c : calls) c();

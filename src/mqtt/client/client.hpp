@@ -22,6 +22,17 @@
 //   on_message callback returns. QoS 2 uses "method A" delivery (deliver on
 //   PUBLISH, remember the packet id until PUBREL) so a duplicate PUBLISH with
 //   the same id is not delivered twice.
+// - Manual acknowledgement (on_message_deferred): the handler gets an `ack`
+//   to call once the message is safe (e.g. committed). MQTT 5 §4.6 wants
+//   PUBACK/PUBREC in the order the PUBLISHes arrived, while commits may finish
+//   in any order, so received QoS 1/2 messages wait in an arrival-ordered
+//   queue; an ack marks its entry done and every done entry at the head is
+//   acknowledged on the wire. A message that is never acked holds back the
+//   acks behind it (and, through the server's Receive Maximum, new
+//   deliveries): that is the back-pressure. When the connection ends, the
+//   queue is dropped unacknowledged, so a server holding a persistent session
+//   (clean_start = false, session_expiry > 0) delivers those messages again
+//   on the next connection; acks called after that are ignored.
 //
 // Threading: not thread-safe. Create, use and destroy a Client on the thread
 // that runs its executor (or post to it). Every completion handler runs on that
@@ -103,6 +114,14 @@ using SubscribeHandler = std::function<void(Result<Suback>)>;
 using UnsubscribeHandler = std::function<void(Result<Unsuback>)>;
 // A message from the server. Runs before the acknowledgement is sent.
 using MessageHandler = std::function<void(const Publish&)>;
+// Acknowledges one received message (see on_message_deferred). Callable from
+// any thread, any number of times (only the first counts), also after the
+// connection ended or the Client is gone (then it does nothing).
+// REQUIRES: the Client's io_context still exists (the call posts to it).
+using AckFunction = std::function<void()>;
+// A message from the server whose acknowledgement waits for `ack`. For QoS 0
+// `ack` does nothing.
+using DeferredMessageHandler = std::function<void(const Publish&, AckFunction ack)>;
 // An established connection (CONNACK received) ended: ok Status after our own
 // disconnect()/close(), an error otherwise (network error, server DISCONNECT,
 // protocol violation, keep-alive). A failed connect is reported only to the
@@ -119,6 +138,10 @@ class Client : public std::enable_shared_from_this<Client> {
 
   // Set these before connect(). They are called on the executor.
   void on_message(MessageHandler h) { on_message_ = std::move(h); }
+  // Manual acknowledgement instead of on_message (set one of the two): the
+  // PUBACK (QoS 1) or PUBREC (QoS 2) of each message is sent only once its
+  // `ack` has been called and every message received before it is acked too.
+  void on_message_deferred(DeferredMessageHandler h) { on_message_deferred_ = std::move(h); }
   void on_close(CloseHandler h) { on_close_ = std::move(h); }
 
   // Resolves host, opens TCP (TCP_NODELAY), sends CONNECT and completes with
@@ -152,6 +175,8 @@ class Client : public std::enable_shared_from_this<Client> {
   // QoS 1/2 publishes sent and not yet acknowledged, and publishes waiting for a slot.
   size_t inflight() const { return inflight_.size(); }
   size_t queued() const { return queue_.size(); }
+  // Received QoS 1/2 messages not yet acknowledged to the server (manual mode).
+  size_t unacked() const { return pending_acks_.size(); }
   // Bytes encoded but not yet written to the socket (the one in-flight write included).
   size_t buffered_bytes() const { return out_.size() + writing_.size(); }
   // Calls `h` once, on the executor, when buffered_bytes() <= threshold (at once,
@@ -181,6 +206,9 @@ class Client : public std::enable_shared_from_this<Client> {
   void handle_packet(Packet& p);
   void handle_connack(Connack& c);
   void handle_publish(Publish& p);
+  // Manual mode: delivers `p` with an ack that completes its queue entry.
+  void deliver_deferred(const Publish& p);
+  void complete_ack(uint64_t seq);
   void handle_ack(const Ack& a);
   void handle_suback(Suback& s);
   void handle_unsuback(Unsuback& u);
@@ -214,6 +242,7 @@ class Client : public std::enable_shared_from_this<Client> {
   uint16_t keep_alive_s_ = 0;
 
   MessageHandler on_message_;
+  DeferredMessageHandler on_message_deferred_;
   CloseHandler on_close_;
   ConnectHandler connect_done_;
   std::function<void()> disconnect_done_;
@@ -233,7 +262,18 @@ class Client : public std::enable_shared_from_this<Client> {
   std::deque<OutgoingPublish> queue_;                       // waiting for a slot
   std::unordered_map<uint16_t, SubscribeHandler> pending_sub_;
   std::unordered_map<uint16_t, UnsubscribeHandler> pending_unsub_;
-  std::unordered_set<uint16_t> inbound_qos2_;  // PUBREC sent, PUBREL not yet seen
+  std::unordered_set<uint16_t> inbound_qos2_;  // PUBREC sent or pending, PUBREL not yet seen
+
+  // Manual mode: received QoS 1/2 messages in arrival order, each numbered by
+  // seq (consecutive), waiting to be acknowledged on the wire.
+  struct PendingAck {
+    uint64_t seq;
+    uint16_t packet_id;
+    uint8_t qos;
+    bool done = false;
+  };
+  std::deque<PendingAck> pending_acks_;
+  uint64_t next_ack_seq_ = 1;
 
   std::chrono::steady_clock::time_point last_sent_{};
   std::chrono::steady_clock::time_point ping_sent_{};

@@ -242,6 +242,145 @@ TEST_P(MosquittoVersionTest, AbruptCloseSendsTheWill) {
   EXPECT_EQ(got[0].payload, "offline");
 }
 
+// ---------------------------------------------------------------- manual acknowledgement
+
+// A persistent session, so what is not acknowledged is delivered again.
+ClientOptions persistent(Version v) {
+  ClientOptions o;
+  o.clean_start = false;
+  if (v == Version::v5) o.session_expiry = 300;
+  return o;
+}
+
+TEST_P(MosquittoVersionTest, DeferredAcksGoOutInArrivalOrderWhateverOrderTheyComeIn) {
+  auto sub = connect("sub-deferred", GetParam());
+  std::vector<std::string> got;
+  std::vector<AckFunction> acks;
+  sub->on_message_deferred([&](const Publish& p, AckFunction ack) {
+    got.push_back(p.payload);
+    acks.push_back(std::move(ack));
+  });
+  subscribe(*sub, "deferred", 1);
+  auto pub = connect("pub-deferred", GetParam());
+  for (int i = 0; i < 3; ++i) pub->publish("deferred", std::to_string(i), 1);
+  ASSERT_TRUE(run_until([&] { return got.size() == 3; }));
+  EXPECT_EQ(got, (std::vector<std::string>{"0", "1", "2"}));
+  EXPECT_EQ(sub->unacked(), 3u);
+
+  // The last one first: it must wait behind the two before it.
+  acks[2]();
+  io_.poll();
+  EXPECT_EQ(sub->unacked(), 3u);
+  // From another thread, as a store's commit callback would.
+  std::thread([&] { acks[0](); }).join();
+  ASSERT_TRUE(run_until([&] { return sub->unacked() == 2; }));
+  io_.poll();
+  EXPECT_EQ(sub->unacked(), 2u);  // the second still holds back the third
+  acks[1]();
+  acks[1]();  // a second call changes nothing
+  ASSERT_TRUE(run_until([&] { return sub->unacked() == 0; }));
+  EXPECT_TRUE(sub->connected());
+}
+
+TEST_P(MosquittoVersionTest, UnackedMessagesAreDeliveredAgainAfterReconnectAndAckedOnesAreNot) {
+  const Version v = GetParam();
+  auto sub = connect("sub-redeliver", v, persistent(v));
+  std::vector<AckFunction> acks;
+  sub->on_message_deferred([&](const Publish&, AckFunction ack) { acks.push_back(std::move(ack)); });
+  subscribe(*sub, "redeliver/#", 1);
+  auto pub = connect("pub-redeliver", v);
+  for (int i = 0; i < 3; ++i) pub->publish("redeliver/x", std::to_string(i), 1);
+  ASSERT_TRUE(run_until([&] { return acks.size() == 3; }));
+  acks[0]();
+  acks[2]();  // done, but behind "1", which is never acked on this connection
+  ASSERT_TRUE(run_until([&] { return sub->unacked() == 2; }));
+  sub->close();  // a crash: no DISCONNECT, nothing more acked
+  acks[1]();     // too late: ignored, not sent on a later connection
+  sub.reset();
+  acks.clear();
+
+  auto again = Client::create(io_.get_executor());
+  std::vector<Publish> got;
+  again->on_message_deferred([&](const Publish& p, AckFunction ack) {
+    got.push_back(p);
+    ack();
+  });
+  ClientOptions o = persistent(v);
+  o.client_id = "sub-redeliver";
+  o.version = v;
+  std::optional<Result<Connack>> connack;
+  again->connect("127.0.0.1", port_, o, [&](Result<Connack> r) { connack.emplace(std::move(r)); });
+  ASSERT_TRUE(run_until([&] { return connack.has_value(); }));
+  ASSERT_TRUE(connack->ok()) << connack->status().message();
+  EXPECT_TRUE((*connack)->session_present);
+  // A sentinel published now arrives after everything the session held.
+  pub->publish("redeliver/end", "end", 1);
+  ASSERT_TRUE(run_until([&] { return !got.empty() && got.back().topic == "redeliver/end"; }));
+  std::vector<std::string> payloads;
+  for (const auto& p : got) payloads.push_back(p.payload);
+  EXPECT_EQ(payloads, (std::vector<std::string>{"1", "2", "end"}));
+  EXPECT_TRUE(got[0].dup);
+  ASSERT_TRUE(run_until([&] { return again->unacked() == 0; }));
+
+  // Everything was acknowledged this time (DISCONNECT flushes the acks first):
+  // a third connection gets nothing old.
+  bool gone = false;
+  again->disconnect(rc::kSuccess, [&] { gone = true; });
+  ASSERT_TRUE(run_until([&] { return gone; }));
+  again.reset();
+  auto third = Client::create(io_.get_executor());
+  std::vector<std::string> late;
+  third->on_message_deferred([&](const Publish& p, AckFunction ack) {
+    late.push_back(p.payload);
+    ack();
+  });
+  connack.reset();
+  third->connect("127.0.0.1", port_, o, [&](Result<Connack> r) { connack.emplace(std::move(r)); });
+  ASSERT_TRUE(run_until([&] { return connack.has_value(); }));
+  ASSERT_TRUE(connack->ok());
+  pub->publish("redeliver/end", "end2", 1);
+  ASSERT_TRUE(run_until([&] { return !late.empty(); }));
+  EXPECT_EQ(late, std::vector<std::string>{"end2"});
+}
+
+TEST_P(MosquittoVersionTest, DeferredQos2IsDeliveredOnceAndRedeliveredWhenNotAcked) {
+  const Version v = GetParam();
+  auto sub = connect("sub-q2", v, persistent(v));
+  std::vector<std::string> got;
+  AckFunction held;
+  sub->on_message_deferred([&](const Publish& p, AckFunction ack) {
+    got.push_back(p.payload);
+    held = std::move(ack);
+  });
+  subscribe(*sub, "q2", 2);
+  auto pub = connect("pub-q2", v);
+  bool published = false;
+  pub->publish("q2", "a", 2, false, {}, [&](const Status& s, uint8_t) { published = s.ok(); });
+  ASSERT_TRUE(run_until([&] { return published && got.size() == 1; }));
+  EXPECT_EQ(sub->unacked(), 1u);
+  sub->close();
+  held();
+  sub.reset();
+
+  auto again = Client::create(io_.get_executor());
+  std::vector<std::string> second;
+  again->on_message_deferred([&](const Publish& p, AckFunction ack) {
+    second.push_back(p.payload);
+    ack();
+  });
+  ClientOptions o = persistent(v);
+  o.client_id = "sub-q2";
+  o.version = v;
+  std::optional<Result<Connack>> connack;
+  again->connect("127.0.0.1", port_, o, [&](Result<Connack> r) { connack.emplace(std::move(r)); });
+  ASSERT_TRUE(run_until([&] { return connack.has_value(); }));
+  ASSERT_TRUE(connack->ok());
+  pub->publish("q2", "b", 2);
+  ASSERT_TRUE(run_until([&] { return second.size() >= 2; }));
+  EXPECT_EQ(second, (std::vector<std::string>{"a", "b"}));
+  ASSERT_TRUE(run_until([&] { return again->unacked() == 0; }));
+}
+
 INSTANTIATE_TEST_SUITE_P(Versions, MosquittoVersionTest, ::testing::Values(Version::v311, Version::v5),
                          [](const auto& info) { return info.param == Version::v5 ? "v5" : "v311"; });
 
