@@ -20,6 +20,7 @@
 #include "devices/profiles/profile.hpp"
 #include "ingest/device_ingest.hpp"
 #include "ingest/json_ingest.hpp"
+#include "ingest/upstream_bridge.hpp"
 #include "model/change_events.hpp"
 #include "http/server.hpp"
 #include "mqtt/broker/broker.hpp"
@@ -180,12 +181,23 @@ int run_serve(const ServeFlags& flags) {
   // ChirpStack uplinks tell which application a LoRaWAN device is in: its downlinks go there.
   device_sink.set_lorawan_route_observer(
       [&commands](const std::string& device, const std::string& app) { commands.note_lorawan_route(device, app); });
+  // [[devices.upstream]]: uplinks from other brokers (e.g. ChirpStack's), into the same sink.
+  std::vector<std::unique_ptr<ingest::UpstreamBridge>> upstreams;
+  for (const UpstreamEntry& u : opts.devices.upstream) {
+    upstreams.push_back(std::make_unique<ingest::UpstreamBridge>(u, device_sink, pool.next()));
+  }
   pool.start();
   broker.start();
   commands.start();
 
   auto sink = [&broker](std::unique_ptr<net::Transport> t) { broker.accept(std::move(t)); };
   int failed = 0;
+  for (auto& u : upstreams) {
+    if (auto st = u->start(); !st.ok()) {
+      ULOG_ERROR("{}", st.message());
+      failed = 1;
+    }
+  }
 
   std::unique_ptr<net::TcpListener> mqtt_tcp;
   if (opts.mqtt.tcp.enabled) {
@@ -240,7 +252,8 @@ int run_serve(const ServeFlags& flags) {
     auto router = std::make_shared<http::Router>();
     http::CoreRouteOptions core;
     core.mqtt_websocket = opts.mqtt.websocket;
-    core.health = [&broker, &store, &entities, &history, &ingest_sink, &device_store, &command_store, &device_sink]() {
+    core.health = [&broker, &store, &entities, &history, &ingest_sink, &device_store, &command_store, &device_sink,
+                   &upstreams]() {
       boost::json::object o;
       boost::json::object stores;
       bool degraded = false;
@@ -269,6 +282,21 @@ int run_serve(const ServeFlags& flags) {
         dv["empty"] = ds.empty;
         dv["lorawan_alerts"] = ds.lorawan_alerts;
         o["device_ingest"] = std::move(dv);
+      }
+      if (!upstreams.empty()) {
+        boost::json::array ups;
+        for (const auto& u : upstreams) {
+          auto s = u->stats();
+          ups.push_back({{"url", u->url()},
+                         {"client_id", u->client_id()},
+                         {"connected", s.connected},
+                         {"received", s.received},
+                         {"stored", s.stored},
+                         {"refused", s.refused},
+                         {"failed", s.failed},
+                         {"reconnects", s.reconnects}});
+        }
+        o["upstream"] = std::move(ups);
       }
       boost::json::object m;
       m["clients_connected"] = broker.clients_connected();
@@ -349,6 +377,7 @@ int run_serve(const ServeFlags& flags) {
   if (mqtt_tls) mqtt_tls->stop();
   if (http_server) http_server->stop();
   if (ngsi) ngsi->stop();
+  for (auto& u : upstreams) u->stop();  // before the broker: nothing new is ingested after this
   commands.stop();
   broker.shutdown();
   pool.stop_and_join();

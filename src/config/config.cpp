@@ -173,6 +173,24 @@ std::vector<Issue> validate_issues(const Options& options) {
     if (c.file.empty())
       issues.push_back({"ngsild.contexts.file", idx, "every [[ngsild.contexts]] entry needs a file"});
   }
+  for (size_t i = 0; i < o.devices.upstream.size(); ++i) {
+    const UpstreamEntry& u = o.devices.upstream[i];
+    int idx = static_cast<int>(i);
+    if (u.url.empty()) {
+      issues.push_back({"devices.upstream.url", idx, "every [[devices.upstream]] entry needs a url (mqtt://host:port)"});
+    } else if (auto url = parse_mqtt_url(u.url); !url.ok()) {
+      issues.push_back({"devices.upstream.url", idx, url.status().message()});
+    }
+    if (u.topics.empty()) issues.push_back({"devices.upstream.topics", idx, "must name at least one topic filter"});
+    for (const std::string& t : u.topics) {
+      if (!security::is_valid_filter(t)) {
+        issues.push_back({"devices.upstream.topics", idx,
+                          "\"" + t + "\" is not a valid topic filter ('#' only as the whole last level, '+' only "
+                                     "as a whole level)"});
+      }
+    }
+    if (u.qos > 2) issues.push_back({"devices.upstream.qos", idx, "must be between 0 and 2"});
+  }
   if (o.ngsild.default_limit > o.ngsild.max_limit) {
     issues.push_back({"ngsild.default_limit", -1,
                       "must not exceed ngsild.max_limit (" + std::to_string(o.ngsild.max_limit) + ")"});
@@ -247,6 +265,8 @@ class Parser {
         read_acl(node, line);
       } else if (key == "ngsild.contexts") {
         read_contexts(node, line);
+      } else if (key == "devices.upstream") {
+        read_upstream(node, line);
       } else {
         read_value(*spec, node, line);
       }
@@ -342,7 +362,9 @@ class Parser {
         spec.target);
   }
 
-  // Visits the string fields of each [[array]] entry; `set` stores one field.
+  // Visits the fields of each [[array]] entry; `set` stores one field, whose
+  // node has been checked against the field's kind (string, integer in range,
+  // array of strings).
   template <typename Set>
   void read_entries(const toml::node& node, int line, std::string_view array, Set set) {
     const toml::array* entries = node.as_array();
@@ -362,20 +384,44 @@ class Parser {
           error(vline, key, unknown_key_message(key));
           continue;
         }
-        const auto* s = value.as_string();
-        if (!s) {
+        const auto kind = std::get<ElementField>(spec->target).kind;
+        if (kind == ElementField::Kind::kString && !value.is_string()) {
           error(vline, key, std::string("expected a string, got ") + type_noun(value.type()));
           continue;
         }
+        if (kind == ElementField::Kind::kInteger) {
+          const auto* n = value.as_integer();
+          if (!n) {
+            error(vline, key, std::string("expected an integer, got ") + type_noun(value.type()));
+            continue;
+          }
+          if (n->get() < spec->min || n->get() > spec->max) {
+            error(vline, key, "must be between " + std::to_string(spec->min) + " and " + std::to_string(spec->max) +
+                                  ", got " + std::to_string(n->get()));
+            continue;
+          }
+        }
+        if (kind == ElementField::Kind::kStringArray) {
+          const auto* a = value.as_array();
+          bool strings = a != nullptr;
+          if (a) {
+            for (const toml::node& e : *a) strings = strings && e.is_string();
+          }
+          if (!strings) {
+            error(vline, key, std::string("expected an array of strings, got ") + type_noun(value.type()));
+            continue;
+          }
+        }
         lines_[line_key(key, index)] = vline;
-        set(index, k.str(), s->get(), vline);
+        set(index, k.str(), value, vline);
       }
       ++index;
     }
   }
 
   void read_users(const toml::node& node, int line) {
-    read_entries(node, line, "mqtt.users", [&](int index, std::string_view field, const std::string& v, int) {
+    read_entries(node, line, "mqtt.users", [&](int index, std::string_view field, const toml::node& n, int) {
+      const std::string& v = n.as_string()->get();
       if (static_cast<size_t>(index) >= options_.mqtt.users.size()) options_.mqtt.users.resize(index + 1);
       UserEntry& u = options_.mqtt.users[index];
       if (field == "name") u.name = v;
@@ -384,7 +430,8 @@ class Parser {
   }
 
   void read_acl(const toml::node& node, int line) {
-    read_entries(node, line, "mqtt.acl", [&](int index, std::string_view field, const std::string& v, int vline) {
+    read_entries(node, line, "mqtt.acl", [&](int index, std::string_view field, const toml::node& n, int vline) {
+      const std::string& v = n.as_string()->get();
       if (static_cast<size_t>(index) >= options_.mqtt.acl.size()) options_.mqtt.acl.resize(index + 1);
       AclEntry& e = options_.mqtt.acl[index];
       if (field == "user") {
@@ -402,11 +449,32 @@ class Parser {
   }
 
   void read_contexts(const toml::node& node, int line) {
-    read_entries(node, line, "ngsild.contexts", [&](int index, std::string_view field, const std::string& v, int) {
+    read_entries(node, line, "ngsild.contexts", [&](int index, std::string_view field, const toml::node& n, int) {
+      const std::string& v = n.as_string()->get();
       auto& list = options_.ngsild.contexts;
       if (static_cast<size_t>(index) >= list.size()) list.resize(index + 1);
       if (field == "url") list[index].url = v;
       else list[index].file = v;
+    });
+  }
+
+  void read_upstream(const toml::node& node, int line) {
+    read_entries(node, line, "devices.upstream", [&](int index, std::string_view field, const toml::node& n, int) {
+      auto& list = options_.devices.upstream;
+      if (static_cast<size_t>(index) >= list.size()) list.resize(index + 1);
+      UpstreamEntry& u = list[index];
+      if (field == "topics") {
+        u.topics.clear();
+        for (const toml::node& t : *n.as_array()) u.topics.push_back(t.as_string()->get());
+      } else if (field == "qos") {
+        u.qos = static_cast<uint8_t>(n.as_integer()->get());
+      } else {
+        const std::string& v = n.as_string()->get();
+        if (field == "url") u.url = v;
+        else if (field == "username") u.username = v;
+        else if (field == "password") u.password = v;
+        else u.client_id = v;
+      }
     });
   }
 

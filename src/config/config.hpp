@@ -50,6 +50,11 @@ struct HostPort {
 // free port. Other host names are refused: a listener binds to an address.
 Result<HostPort> parse_host_port(std::string_view host_port);
 
+// Parses the url of an upstream broker, "mqtt://host[:port]" (port 1883 when
+// omitted; host a name or an IP, IPv6 in brackets). mqtts:// is refused with a
+// message saying TLS is not supported yet.
+Result<HostPort> parse_mqtt_url(std::string_view url);
+
 // Sets `listener` from "host:port" (see parse_host_port) and enables it. Used
 // by the CLI flags --mqtt and --http.
 Status apply_listen(std::string_view host_port, ListenerOptions& listener);

@@ -48,8 +48,10 @@ std::string value_text(const KeySpec& spec, Options& o) {
         } else if constexpr (std::is_same_v<F, ListenField>) {
           ListenRef r = field(o);
           return toml_string(format_host_port(r.host, r.port));
-        } else if constexpr (std::is_same_v<F, TableArray> || std::is_same_v<F, ElementField>) {
+        } else if constexpr (std::is_same_v<F, TableArray>) {
           return "";
+        } else if constexpr (std::is_same_v<F, ElementField>) {
+          return std::string(field.default_text);
         } else {
           return std::to_string(static_cast<uint64_t>(field(o)));
         }
@@ -62,7 +64,13 @@ std::string type_name(const KeySpec& spec) {
       [](auto field) -> std::string {
         using F = decltype(field);
         if constexpr (std::is_same_v<F, BoolField>) return "boolean";
-        else if constexpr (std::is_same_v<F, StringField> || std::is_same_v<F, ElementField>) return "string";
+        else if constexpr (std::is_same_v<F, ElementField>) {
+          switch (field.kind) {
+            case ElementField::Kind::kInteger: return "integer";
+            case ElementField::Kind::kStringArray: return "array of strings";
+            default: return "string";
+          }
+        } else if constexpr (std::is_same_v<F, StringField>) return "string";
         else if constexpr (std::is_same_v<F, ListenField>) return "host:port";
         else if constexpr (std::is_same_v<F, TableArray>) return "array of tables";
         else return "integer";
@@ -147,6 +155,52 @@ Result<HostPort> parse_host_port(std::string_view text) {
   return out;
 }
 
+Result<HostPort> parse_mqtt_url(std::string_view url) {
+  auto bad = [&](std::string why) { return InvalidArgument(why + ", got \"" + std::string(url) + "\""); };
+  constexpr std::string_view kScheme = "mqtt://";
+  if (url.substr(0, 8) == "mqtts://" || url.substr(0, 6) == "ssl://") {
+    return bad("TLS to an upstream broker is not supported yet; use mqtt://host:port");
+  }
+  if (url.substr(0, kScheme.size()) != kScheme) return bad("expected mqtt://host[:port]");
+  std::string_view rest = url.substr(kScheme.size());
+  if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+  if (rest.find_first_of("/?#@") != std::string_view::npos) {
+    return bad("expected mqtt://host[:port] without path, query or user (user and password have their own keys)");
+  }
+  std::string_view host, port;
+  if (!rest.empty() && rest.front() == '[') {
+    size_t close = rest.find(']');
+    if (close == std::string_view::npos) return bad("an IPv6 address needs a closing ']'");
+    host = rest.substr(1, close - 1);
+    std::string_view after = rest.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return bad("expected ':' and a port after ']'");
+      port = after.substr(1);
+      if (port.empty()) return bad("the port must be a number from 1 to 65535");
+    }
+  } else {
+    size_t colon = rest.find(':');
+    host = rest.substr(0, colon);
+    if (colon != std::string_view::npos) {
+      port = rest.substr(colon + 1);
+      if (port.empty()) return bad("the port must be a number from 1 to 65535");
+    }
+  }
+  if (host.empty()) return bad("the URL names no host");
+  HostPort out;
+  out.host = std::string(host);
+  out.port = 1883;
+  if (!port.empty()) {
+    unsigned value = 0;
+    auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (ec != std::errc() || ptr != port.data() + port.size() || value == 0 || value > 65535) {
+      return bad("the port must be a number from 1 to 65535");
+    }
+    out.port = static_cast<uint16_t>(value);
+  }
+  return out;
+}
+
 Status apply_listen(std::string_view host_port, ListenerOptions& listener) {
   auto hp = parse_host_port(host_port);
   if (!hp.ok()) return hp.status();
@@ -215,6 +269,14 @@ std::string render_config(const Options& options) {
           out << "\n[[mqtt.acl]]\nuser = " << toml_string(e.user)
               << "\npattern = " << toml_string(e.pattern) << "\naccess = \"" << access_text(e)
               << "\"\n";
+        }
+      } else if (spec.key == "devices.upstream") {
+        for (const UpstreamEntry& u : o.devices.upstream) {
+          out << "\n[[devices.upstream]]\nurl = " << toml_string(u.url) << "\nusername = " << toml_string(u.username)
+              << "\npassword = " << toml_string(u.password) << "\nclient_id = " << toml_string(u.client_id)
+              << "\ntopics = [";
+          for (size_t i = 0; i < u.topics.size(); ++i) out << (i ? ", " : "") << toml_string(u.topics[i]);
+          out << "]\nqos = " << static_cast<int>(u.qos) << "\n";
         }
       } else if (spec.key == "ngsild.contexts") {
         for (const ContextFileEntry& c : o.ngsild.contexts) {

@@ -29,8 +29,13 @@ using U32Field = uint32_t& (*)(Options&);
 using U64Field = uint64_t& (*)(Options&);
 using StringField = std::string& (*)(Options&);
 using ListenField = ListenRef (*)(Options&);
-struct TableArray {};    // [[mqtt.users]], [[mqtt.acl]]: parsed by hand
-struct ElementField {};  // a string field inside one of those tables
+struct TableArray {};  // [[mqtt.users]], [[mqtt.acl]], ...: parsed by hand
+// A field inside one of those tables: a string unless `kind` says otherwise.
+struct ElementField {
+  enum class Kind { kString, kInteger, kStringArray };
+  Kind kind = Kind::kString;
+  std::string_view default_text = {};  // as TOML, for the docs; empty: none
+};
 
 using Target = std::variant<BoolField, U8Field, U16Field, U32Field, U64Field, StringField,
                             ListenField, TableArray, ElementField>;

@@ -115,6 +115,17 @@ struct NgsiLdOptions {
   std::vector<ContextFileEntry> contexts;  // [[ngsild.contexts]]
 };
 
+// An MQTT broker Urbis subscribes to as a client, e.g. the Mosquitto of a
+// ChirpStack installation (see ingest/upstream_bridge.hpp).
+struct UpstreamEntry {
+  std::string url;        // "mqtt://host[:port]" (plain TCP; port 1883 when omitted)
+  std::string username;   // empty: none sent
+  std::string password;   // empty: none sent
+  std::string client_id;  // empty: "urbis-<hostname>"; also names the persistent session
+  std::vector<std::string> topics{"application/+/device/+/event/up"};
+  uint8_t qos = 1;        // of the subscriptions; 1 or 2 = nothing acknowledged before commit
+};
+
 // Registered devices (see ingest/device_ingest.hpp, devices/profiles/profile.hpp).
 struct DevicesOptions {
   // A directory of *.toml device profiles read at start and on SIGHUP, next to
@@ -123,6 +134,7 @@ struct DevicesOptions {
   std::string profiles_dir;
   // An active device that sends nothing for this long is shown as silent; 0 = never.
   uint32_t silent_after_s = 6 * 3600;
+  std::vector<UpstreamEntry> upstream;  // [[devices.upstream]]
 };
 
 struct Options {

@@ -401,6 +401,7 @@ TEST(UrbisToml, DocumentsEveryKeyWithItsTrueDefault) {
   o.mqtt.users.clear();
   o.mqtt.acl.clear();
   o.ngsild.contexts.clear();
+  o.devices.upstream.clear();
   EXPECT_EQ(render_config(o), render_config(Options{}));
   // ...and every key of the table is documented.
   toml::table root = toml::parse(text);
