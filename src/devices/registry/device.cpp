@@ -103,6 +103,10 @@ Status validate_tenant(std::string_view tenant) {
     return field_error("tenant", "longer than " + std::to_string(kMaxIdBytes) + " bytes");
   if (!std::all_of(tenant.begin(), tenant.end(), id_char))
     return field_error("tenant", "may contain only letters, digits, '.', '_', ':' and '-'");
+  // urbis/ingest/... are the measurement topics without a device
+  // (ingest/json_ingest.hpp): a tenant of that name would have its device
+  // topics taken by them.
+  if (tenant == "ingest") return field_error("tenant", "'ingest' is reserved for the urbis/ingest/... topics");
   return Status::Ok();
 }
 

@@ -104,6 +104,7 @@ TEST(DeviceModel, ErrorsNameTheField) {
       {R"({"id":7})", "id:"},
       {R"({"id":"a","tenant":"x/y"})", "tenant:"},
       {R"({"id":"a","tenant":""})", "tenant:"},
+      {R"({"id":"a","tenant":"ingest"})", "tenant: 'ingest' is reserved"},
       {R"({"id":"a","state":"sleeping"})", "state:"},
       {R"({"id":"a","tags":"x"})", "tags:"},
       {R"({"id":"a","tags":["ok",""]})", "tags[1]:"},
