@@ -13,12 +13,20 @@ MeasurementWriter::MeasurementWriter(tsdb::TimeSeriesStore& history, model::Enti
 
 void MeasurementWriter::commit(Decoded d, Done done) {
   // Current state: a reading older than what the entity shows goes to
-  // history only.
+  // history only. An attribute without a time that the entity already holds
+  // unchanged (a device's location, refDevice) is not written again: it
+  // would cost the state write without changing anything.
   if (auto current = state_.get(d.tenant, d.entity_id)) {
     for (auto it = d.state.attributes.begin(); it != d.state.attributes.end();) {
       const auto* have = current->find(it->first);
-      if (have && have->observed_at_ms && it->second.front().observed_at_ms &&
-          *have->observed_at_ms > *it->second.front().observed_at_ms) {
+      const model::AttributeInstance& next = it->second.front();
+      const bool older = have && have->observed_at_ms && next.observed_at_ms &&
+                         *have->observed_at_ms > *next.observed_at_ms;
+      const bool unchanged = have && it->second.size() == 1 && !next.observed_at_ms && !have->observed_at_ms &&
+                             have->kind == next.kind && have->unit_code == next.unit_code &&
+                             have->dataset_id == next.dataset_id && have->value == next.value &&
+                             have->sub_attributes == next.sub_attributes;
+      if (older || unchanged) {
         it = d.state.attributes.erase(it);
       } else {
         ++it;

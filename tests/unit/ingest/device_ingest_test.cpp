@@ -145,10 +145,17 @@ TEST_F(DeviceIngestTest, ProfiledPayloadBecomesStateHistoryAndActivity) {
   auto p = points("city", "urn:ngsi-ld:AirQualityObserved:aq-1", "no2");
   ASSERT_EQ(p.size(), 1u);
   EXPECT_EQ(p[0].t_ms, kNow - 3600 * 1000);
+  // A second reading rewrites no2 but not the unchanged location and refDevice.
+  const int64_t location_modified = e->find("location")->modified_at_ms;
+  clock.advance(5000);
+  ASSERT_TRUE(send("aq-1", std::nullopt, R"({"no2": 42})").ok());
+  e = entities->get("city", "urn:ngsi-ld:AirQualityObserved:aq-1");
+  EXPECT_EQ(e->find("no2")->value.to_number<double>(), 42);
+  EXPECT_EQ(e->find("location")->modified_at_ms, location_modified);
   auto dev = registry.get("aq-1");
   EXPECT_EQ(dev->state, devices::DeviceState::kActive);
-  EXPECT_EQ(dev->last_seen_ms, kNow);
-  EXPECT_EQ(sink->stats().accepted, 1u);
+  EXPECT_EQ(dev->last_seen_ms, kNow + 5000);
+  EXPECT_EQ(sink->stats().accepted, 2u);
 }
 
 TEST_F(DeviceIngestTest, RefusalsAreTypedAndKeptOnTheDevice) {
