@@ -52,21 +52,26 @@ Status register_device_ingest_routes(Router& router, devices::DeviceRegistry& re
         if (!token) return reply(unauthorized("send the device's token as 'Authorization: Bearer <token>'"));
         auto auth = reg->authenticate(id, token, "");
         using O = devices::DeviceAuthOutcome;
-        if (auth.outcome == O::kNotADevice) {
-          return reply(device_error_response(NotFound("id: no device '" + id + "' is registered")));
+        // An unknown id answers like a wrong token: without a token nobody
+        // learns which device ids exist.
+        if (auth.outcome == O::kNotADevice || auth.outcome == O::kBadCredentials) {
+          return reply(unauthorized("no device '" + id + "' with this token"));
         }
-        if (auth.outcome == O::kBadCredentials) return reply(unauthorized("the token is not this device's"));
         if (auth.outcome == O::kNotAllowed) {
-          return reply(device_error_response(
-              Status(Code::kPermissionDenied, "device '" + id + "' is quarantined or disabled")));
+          auto d = reg->get(id);
+          const std::string state = d ? std::string(devices::state_name(d->state)) : "quarantined or disabled";
+          return reply(device_error_response(Status(Code::kPermissionDenied, "device '" + id + "' is " + state)));
         }
 
         std::optional<devices::Format> format;
         if (auto f = req.query_param("format")) {
-          format = devices::format_from_name(*f);
+          // An unencoded '+' in a query string arrives as a space: "senml+json" typed as is.
+          std::string name(*f);
+          for (auto& c : name) c = c == ' ' ? '+' : c;
+          format = devices::format_from_name(name);
           if (!format) {
             return reply(device_error_response(InvalidArgument(
-                "format: '" + std::string(*f) + "' is not one of json, senml+json, senml+cbor, lpp, chirpstack, tts")));
+                "format: '" + name + "' is not one of json, senml (senml-json), senml-cbor, lpp, chirpstack, tts")));
           }
         } else {
           const std::string mt = media_type(req);

@@ -10,8 +10,9 @@
 // Same decoders, mapping and durability as MQTT ingest (ingest/device_ingest.hpp):
 // 200 only after the data is committed, with {"entity", "type", "attributes",
 // "dropped"}. Errors are ProblemDetails: 400 (payload; field "body" or
-// "format"), 401 (missing or wrong token), 403 (quarantined or disabled),
-// 404 (no such device), 415 (a Content-Type no decoder takes), 500/503 (storage).
+// "format"), 401 (missing or wrong token, or no such device: the same answer,
+// so ids cannot be probed), 403 (quarantined or disabled), 415 (a
+// Content-Type no decoder takes), 500/503 (storage).
 #pragma once
 
 #include "common/status.hpp"

@@ -62,12 +62,8 @@ bool is_tts_uplink_topic(std::string_view topic) {
 }
 
 // A topic level cannot hold '+' (a wildcard), so topics spell the SenML
-// media types with '-': senml-json, senml-cbor.
-std::optional<devices::Format> topic_format(std::string_view level) {
-  if (level == "senml-json") return devices::Format::kSenmlJson;
-  if (level == "senml-cbor") return devices::Format::kSenmlCbor;
-  return devices::format_from_name(level);
-}
+// media types with '-' (senml-json, senml-cbor), which format_from_name takes.
+std::optional<devices::Format> topic_format(std::string_view level) { return devices::format_from_name(level); }
 
 tsdb::Value history_value(const json::value& v) {
   if (v.is_number()) return tsdb::Value::of(v.to_number<double>());
@@ -229,6 +225,12 @@ void DeviceIngestSink::ingest(const mqtt::ClientIdentity& who, const mqtt::Messa
   }
   auto device = registry_.get(id);
   if (!device) {
+    // A DevEUI registered in upper case is the same device.
+    std::string upper = id;
+    for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    device = registry_.get(upper);
+  }
+  if (!device) {
     return refuse(id, topic,
                   NotFound("no device is registered with id '" + id + "' (LoRaWAN devices use their DevEUI as id)"),
                   done);
@@ -313,9 +315,21 @@ void DeviceIngestSink::process(const devices::Device& device, std::optional<devi
     summary->dropped = mapped->dropped;
   }
   if (mapped->attributes.empty()) {
-    // A heartbeat, or nothing the profile keeps: the device is alive all the same.
+    // A heartbeat, or nothing the profile keeps: the device is alive all the
+    // same. Readings that all miss the profile are most often a naming
+    // mistake while commissioning ("NO2" for "no2"): not refused, but said on
+    // the device.
     empty_.fetch_add(1, std::memory_order_relaxed);
     registry_.record_seen(device.id);
+    if (profile && !decoded->readings.empty()) {
+      std::string names;
+      for (size_t i = 0; i < decoded->readings.size() && i < 8; ++i) {
+        names += (i ? ", " : "") + decoded->readings[i].name;
+      }
+      if (decoded->readings.size() > 8) names += ", ...";
+      registry_.record_error(device.id, "no reading (" + names + ") is mapped by profile '" + profile->name +
+                                            "': nothing stored");
+    }
     return done(Status::Ok());
   }
   Decoded d = to_decoded(device, *mapped, fallback_ms, key);

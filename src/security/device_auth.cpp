@@ -93,7 +93,13 @@ bool DeviceAuthorizer::may_publish(const mqtt::ClientIdentity& id, std::string_v
   if (principal.compare(0, kPrefix.size(), kPrefix) != 0) return fallback_.may_publish(id, principal, topic);
   std::string device_id;
   auto a = live_device(principal, device_id);
-  return a && device_may_publish(a->tenant, device_id, topic);
+  if (!a) return false;
+  if (device_may_publish(a->tenant, device_id, topic)) return true;
+  // MQTT 3.1.1 cannot tell the device (its PUBLISH is acknowledged and
+  // dropped): the device's last error says it, for whoever commissions it.
+  registry_.record_error(device_id, "not allowed to publish to '" + std::string(topic) + "'; a device publishes to " +
+                                        prefix_of(a->tenant, device_id) + "up[/<format>]");
+  return false;
 }
 
 bool DeviceAuthorizer::may_subscribe(const mqtt::ClientIdentity& id, std::string_view principal,

@@ -116,6 +116,10 @@ def mosquitto_pub_as_a_device_changes_entity_state_and_history(ctx):
     assert values == [[41, "2026-11-25T08:15:00.000Z"], [44, "2026-11-25T08:30:00.000Z"]], h
     got = device(b, did)
     assert got["state"] == "active" and got["lastSeen"], got
+    # Readings the profile does not know (wrong case) store nothing, and the device says why.
+    ctx.pub(up(d), json.dumps({"NO2": 41}), qos=1, extra=as_device(d))
+    got = device(b, did)
+    assert "no reading (NO2) is mapped by profile 'air-quality'" in got["lastError"], got
 
 
 @case(urbis_only=True)
@@ -157,6 +161,12 @@ def wrong_token_and_publishing_as_another_device_change_nothing(ctx):
     assert c.publish(up(v), b'{"no2": 999}', qos=1).rc == 0x87
     assert entity(b, "urn:ngsi-ld:AirQualityObserved:" + v["id"]).status == 404
     assert device(b, v["id"])["state"] == "provisioned"
+    # MQTT 3.1.1 cannot be told: the publishing device's last error says it.
+    c3 = ctx.raw(4)
+    c3.connect(a["id"] + "-x3", username=a["id"], password=a["token"])
+    c3.publish("urbis/%s/%s" % (a["tenant"], a["id"]), b'{"no2": 1}', qos=1)
+    got = device(b, a["id"])
+    assert "not allowed to publish" in got["lastError"] and up(a) in got["lastError"], got
 
 
 @case(urbis_only=True)
@@ -202,12 +212,16 @@ def http_ingest_with_the_device_token_answers_after_commit(ctx):
     assert status == 400 and r["field"] == "format", (status, r)
     status, r, _ = api(b, "POST", path, "<a/>", content_type="text/xml", token=d["token"])
     assert status == 415 and r["field"] == "Content-Type", (status, r)
+    # An unknown id answers like a wrong token: ids cannot be probed.
     status, r, _ = api(b, "POST", "/api/v1/devices/nobody/measurements", {"no2": 1}, token=d["token"])
-    assert status == 404, (status, r)
+    assert status == 401, (status, r)
+    # "senml+json" typed as is in a URL (its '+' arrives as a space) still names SenML.
+    status, r, _ = api(b, "POST", path + "?format=senml+json", json.dumps(senml), token=d["token"])
+    assert status == 200 and r["attributes"] == 1, (status, r)
     status, _, _ = api(b, "PATCH", "/api/v1/devices/" + d["id"], {"state": "disabled"})
     assert status == 200
     status, r, _ = api(b, "POST", path, {"no2": 1}, token=d["token"])
-    assert status == 403, (status, r)
+    assert status == 403 and "disabled" in r["detail"], (status, r)
 
 
 def chirpstack_uplink(dev_eui, f_cnt, obj, time_iso="2026-11-25T08:15:00.000000Z", app="3b1c"):

@@ -13,7 +13,9 @@ struct NameEntry {
   Format format;
 };
 // The first entry of each format is its canonical name.
-constexpr std::array<NameEntry, 9> kNames{{
+// "senml-json"/"senml-cbor": the spelling a topic level can hold ('+' is an
+// MQTT wildcard), accepted everywhere so one name works in topics, profiles and URLs.
+constexpr std::array<NameEntry, 11> kNames{{
     {"json", Format::kJson},
     {"senml+json", Format::kSenmlJson},
     {"senml+cbor", Format::kSenmlCbor},
@@ -23,6 +25,8 @@ constexpr std::array<NameEntry, 9> kNames{{
     {"senml", Format::kSenmlJson},
     {"cayenne", Format::kCayenneLpp},
     {"ttn", Format::kTtsV3},
+    {"senml-json", Format::kSenmlJson},
+    {"senml-cbor", Format::kSenmlCbor},
 }};
 
 bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }

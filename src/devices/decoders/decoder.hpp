@@ -81,8 +81,9 @@ struct Decoded {
 
 enum class Format { kJson, kSenmlJson, kSenmlCbor, kCayenneLpp, kChirpstackV4, kTtsV3 };
 
-// "json", "senml+json" (also "senml"), "senml+cbor", "lpp" (also "cayenne"),
-// "chirpstack", "tts" (also "ttn"); case-sensitive. nullopt for anything else.
+// "json", "senml+json" (also "senml", "senml-json"), "senml+cbor" (also
+// "senml-cbor"), "lpp" (also "cayenne"), "chirpstack", "tts" (also "ttn");
+// case-sensitive. nullopt for anything else.
 std::optional<Format> format_from_name(std::string_view name);
 // The canonical name, as format_from_name() takes it.
 std::string_view format_name(Format f);

@@ -232,6 +232,12 @@ TEST_F(DeviceIngestTest, LorawanUplinksAreIdempotentAndReplaysRaiseAnAlert) {
                                  R"("},"fCnt":102,"fPort":1})")
                   .ok());
   EXPECT_EQ(sink->stats().empty, 1u);
+  // A DevEUI registered in upper case is the same device.
+  add("AABBCCDDEEFF0011", "", "");
+  EXPECT_TRUE(publish("application/app-1/device/aabbccddeeff0011/event/up",
+                      chirpstack("aabbccddeeff0011", 1, "2025-11-24T15:00:00Z", R"({"occupied":true})"))
+                  .ok());
+  EXPECT_EQ(points("", "urn:ngsi-ld:Device:AABBCCDDEEFF0011", "occupied").size(), 1u);
   // A DevEUI nobody registered.
   EXPECT_EQ(publish("application/app-1/device/ffffffffffffffff/event/up",
                     chirpstack("ffffffffffffffff", 1, "2025-11-24T15:00:00Z", "{}"))
