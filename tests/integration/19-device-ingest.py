@@ -257,6 +257,12 @@ def chirpstack_uplinks_through_the_broker_are_idempotent_and_replays_flagged(ctx
     e = entity(b, eid)
     assert e.status == 200, e
     assert e.json["occupied"]["value"] is False, e.json
+    # The default tenant is "default" in NGSI-LD too, as in the topics.
+    d0 = create(b, ctx.client_id("d0"), tenant="default")
+    ctx.pub(up(d0), '{"v": 3}', qos=1, extra=as_device(d0))
+    for t in (None, "default"):
+        r = Api(b.http_port, tenant=t).get("/entities/urn:ngsi-ld:Device:" + d0["id"])
+        assert r.status == 200 and r.json["v"]["value"] == 3, (t, r)
     h = history(b, eid, "occupied")
     assert [i["value"] for i in h["occupied"]] == [True, False], h
     alerts_before = health(b)["device_ingest"]["lorawan_alerts"]

@@ -168,6 +168,8 @@ void prepare(const ApiDeps& deps, http::Request req, http::Reply reply, BodyKind
   }
   call.ld_response = acc == Accepted::kLd;
   call.tenant = std::string(req.headers["NGSILD-Tenant"]);
+  // "default" names the default tenant, as in MQTT topics and the device API.
+  if (call.tenant == "default") call.tenant.clear();
 
   std::optional<std::string> link_url;
   if (auto link = req.headers[bhttp::field::link]; !link.empty()) {

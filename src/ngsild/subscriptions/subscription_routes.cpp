@@ -46,7 +46,9 @@ Response context_error(const Status& st) {
 
 std::string tenant_of(const Request& req) {
   auto it = req.headers.find("NGSILD-Tenant");
-  return it == req.headers.end() ? std::string() : std::string(it->value());
+  // "default" names the default tenant, as in MQTT topics and the device API.
+  if (it == req.headers.end() || it->value() == "default") return std::string();
+  return std::string(it->value());
 }
 
 std::string header(const Request& req, std::string_view name) {

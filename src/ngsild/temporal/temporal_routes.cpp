@@ -105,7 +105,9 @@ http::Response answer(const http::Request& req, const Context& ctx, json::value 
 
 std::string tenant_of(const http::Request& req) {
   auto h = req.headers.find("NGSILD-Tenant");
-  return h == req.headers.end() ? std::string() : std::string(h->value());
+  // "default" names the default tenant, as in MQTT topics and the device API.
+  if (h == req.headers.end() || h->value() == "default") return std::string();
+  return std::string(h->value());
 }
 
 // NonexistentTenant for a named tenant that holds no entity.
