@@ -487,32 +487,10 @@ class Parser {
 }  // namespace
 
 Result<Options> parse_config(std::string_view toml_text, std::string_view source_name) {
-  if (Status s = config::check_toml_non_ascii(toml_text, source_name); !s.ok()) return s;
-  toml::table root;
-  try {
-#if TOML_EXCEPTIONS
-    root = toml::parse(toml_text, source_name);
-#else
-    toml::parse_result r = toml::parse(toml_text, source_name);
-    if (!r) {
-      const toml::parse_error& e = r.error();
-      return InvalidArgument(std::string(source_name) + ":" + std::to_string(e.source().begin.line) + ":" +
-                             std::to_string(e.source().begin.column) + ": " + std::string(e.description()));
-    }
-    root = std::move(r).table();
-#endif
-  }
-#if TOML_EXCEPTIONS
-  catch (const toml::parse_error& e) {
-    return InvalidArgument(std::string(source_name) + ":" + std::to_string(e.source().begin.line) + ":" +
-                           std::to_string(e.source().begin.column) + ": " + std::string(e.description()));
-  }
-#endif
-  catch (const std::exception& e) {
-    return InvalidArgument(std::string(source_name) + ": " + e.what());
-  }
+  Result<toml::table> root = config::parse_toml(toml_text, source_name);
+  if (!root.ok()) return root.status();
   Parser parser(source_name);
-  parser.walk(root, "");
+  parser.walk(*root, "");
   return parser.finish();
 }
 

@@ -79,4 +79,29 @@ Status check_toml_non_ascii(std::string_view t, std::string_view source) {
   return Status::Ok();
 }
 
+Result<toml::table> parse_toml(std::string_view text, std::string_view source) {
+  if (Status s = check_toml_non_ascii(text, source); !s.ok()) return s;
+  auto located = [&](const toml::parse_error& e) {
+    return InvalidArgument(std::string(source) + ":" + std::to_string(e.source().begin.line) + ":" +
+                           std::to_string(e.source().begin.column) + ": " + std::string(e.description()));
+  };
+  try {
+#if TOML_EXCEPTIONS
+    return toml::parse(text, source);
+#else
+    toml::parse_result r = toml::parse(text, source);
+    if (!r) return located(r.error());
+    return std::move(r).table();
+#endif
+  }
+#if TOML_EXCEPTIONS
+  catch (const toml::parse_error& e) {
+    return located(e);
+  }
+#endif
+  catch (const std::exception& e) {
+    return InvalidArgument(std::string(source) + ": " + e.what());
+  }
+}
+
 }  // namespace urbis::config

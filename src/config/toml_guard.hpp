@@ -1,5 +1,8 @@
-// A guard in front of toml++ for text from files: see check_toml_non_ascii().
+// Reading TOML text from files (urbis.toml, device profiles) through toml++
+// safely: parse_toml() guards, parses and words errors one way for every caller.
 #pragma once
+
+#include <toml++/toml.h>
 
 #include <string_view>
 
@@ -20,5 +23,10 @@ namespace urbis::config {
 // Returns InvalidArgument "<source>:<line>: non-ASCII character ..." for such
 // text, Ok otherwise. Run it before toml::parse on anything read from a file.
 Status check_toml_non_ascii(std::string_view text, std::string_view source);
+
+// check_toml_non_ascii(), then toml::parse. Errors are InvalidArgument
+// "<source>:<line>:<column>: <toml++'s description>" (or "<source>:<line>: ..."
+// from the guard), whether toml++ was built with exceptions or not.
+Result<toml::table> parse_toml(std::string_view text, std::string_view source);
 
 }  // namespace urbis::config

@@ -17,48 +17,7 @@ namespace {
 constexpr size_t kDefaultLimit = 100;
 constexpr size_t kMaxLimit = 1000;
 
-std::string field_of(const std::string& message) {
-  size_t colon = message.find(':');
-  if (colon == std::string::npos || colon == 0 || colon > 64) return {};
-  std::string f = message.substr(0, colon);
-  if (f.find(' ') != std::string::npos) return {};
-  return f;
-}
-
-Response error_response(const Status& st) {
-  bhttp::status code = bhttp::status::internal_server_error;
-  switch (st.code()) {
-    case Code::kInvalidArgument: code = bhttp::status::bad_request; break;
-    case Code::kNotFound: code = bhttp::status::not_found; break;
-    case Code::kAlreadyExists: code = bhttp::status::conflict; break;  // cancel of a command no longer queued
-    case Code::kPermissionDenied: code = bhttp::status::forbidden; break;
-    case Code::kResourceExhausted: code = bhttp::status::too_many_requests; break;
-    case Code::kUnavailable: code = bhttp::status::service_unavailable; break;
-    default: break;
-  }
-  json::object extra;
-  if (code != bhttp::status::internal_server_error) {
-    if (std::string f = field_of(st.message()); !f.empty()) extra["field"] = f;
-  }
-  return problem(code, "about:blank", std::string(bhttp::obsolete_reason(code)), st.message(), std::move(extra));
-}
-
-Result<size_t> size_param(const Request& req, std::string_view name, size_t def, size_t max) {
-  auto v = req.query_param(name);
-  if (!v) return def;
-  size_t n = 0;
-  auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-  if (ec != std::errc() || p != v->data() + v->size() || n > max)
-    return InvalidArgument(std::string(name) + ": expected an integer 0.." + std::to_string(max));
-  return n;
-}
-
-AsyncHandler admin(std::string admin_token, AsyncHandler h) {
-  return [admin_token = std::move(admin_token), h = std::move(h)](Request req, Reply reply) {
-    if (auto refused = refuse_unless_admin(req, admin_token)) return reply(std::move(*refused));
-    h(std::move(req), std::move(reply));
-  };
-}
+Response error_response(const Status& st) { return device_error_response(st); }
 
 // The device of the path, or the 404 to answer.
 std::optional<Response> unknown_device(const DeviceRegistry& registry, const std::string& id) {
@@ -106,9 +65,9 @@ Status register_command_routes(Router& router, DeviceRegistry& registry, Command
        [reg, svc](Request req, Reply reply) {
          std::string id(*req.param("id"));
          if (auto r = unknown_device(*reg, id)) return reply(std::move(*r));
-         auto limit = size_param(req, "limit", kDefaultLimit, kMaxLimit);
+         auto limit = size_query_param(req, "limit", kDefaultLimit, kMaxLimit);
          if (!limit.ok()) return reply(error_response(limit.status()));
-         auto offset = size_param(req, "offset", 0, SIZE_MAX / 2);
+         auto offset = size_query_param(req, "offset", 0, SIZE_MAX / 2);
          if (!offset.ok()) return reply(error_response(offset.status()));
          auto page = svc->list(id, *offset, *limit);
          if (!page.ok()) return reply(error_response(page.status()));
@@ -143,7 +102,8 @@ Status register_command_routes(Router& router, DeviceRegistry& registry, Command
        }},
   };
   for (const Spec& s : specs) {
-    if (Status st = router.add_async(s.verb, s.pattern, s.summary, admin(admin_token, s.handler)); !st.ok()) return st;
+    Status st = router.add_async(s.verb, s.pattern, s.summary, admin_only(admin_token, s.handler));
+    if (!st.ok()) return st;
   }
   return Status::Ok();
 }

@@ -39,7 +39,7 @@ Response device_error_response(const Status& st) {
     case Code::kNotFound: code = bhttp::status::not_found; break;
     case Code::kAlreadyExists: code = bhttp::status::conflict; break;
     case Code::kPermissionDenied: code = bhttp::status::forbidden; break;
-    case Code::kResourceExhausted:
+    case Code::kResourceExhausted: code = bhttp::status::too_many_requests; break;  // a bound (commands queued)
     case Code::kUnavailable: code = bhttp::status::service_unavailable; break;
     default: break;
   }
@@ -80,15 +80,6 @@ Result<json::value> parse_body(const Request& req) {
   return v;
 }
 
-Result<size_t> size_param(const Request& req, std::string_view name, size_t def, size_t max) {
-  auto v = req.query_param(name);
-  if (!v) return def;
-  size_t n = 0;
-  auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-  if (ec != std::errc() || p != v->data() + v->size() || n > max)
-    return InvalidArgument(std::string(name) + ": expected an integer 0.." + std::to_string(max));
-  return n;
-}
 
 json::object with_token(const devices::DeviceWithToken& d) {
   json::object o = devices::device_to_json(d.device);
@@ -116,9 +107,9 @@ Result<devices::ListQuery> list_query(const Request& req) {
   }
   if (auto t = req.query_param("tag")) q.tag = std::string(*t);
   if (auto n = req.query_param("name")) q.name_prefix = std::string(*n);
-  auto limit = size_param(req, "limit", kDefaultLimit, kMaxLimit);
+  auto limit = size_query_param(req, "limit", kDefaultLimit, kMaxLimit);
   if (!limit.ok()) return limit.status();
-  auto offset = size_param(req, "offset", 0, SIZE_MAX / 2);
+  auto offset = size_query_param(req, "offset", 0, SIZE_MAX / 2);
   if (!offset.ok()) return offset.status();
   q.limit = *limit;
   q.offset = *offset;
@@ -285,5 +276,15 @@ Status register_device_routes(Router& router, DeviceRegistry& registry, std::str
 }
 
 AsyncHandler admin_only(std::string admin_token, AsyncHandler h) { return admin(std::move(admin_token), std::move(h)); }
+
+Result<size_t> size_query_param(const Request& req, std::string_view name, size_t def, size_t max) {
+  auto v = req.query_param(name);
+  if (!v) return def;
+  size_t n = 0;
+  auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+  if (ec != std::errc() || p != v->data() + v->size() || n > max)
+    return InvalidArgument(std::string(name) + ": expected an integer 0.." + std::to_string(max));
+  return n;
+}
 
 }  // namespace urbis::http

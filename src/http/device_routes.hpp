@@ -39,9 +39,13 @@ std::optional<Response> refuse_unless_admin(const Request& req, const std::strin
 
 // A ProblemDetails response for a device API failure: InvalidArgument 400
 // (with "field" when the message starts with one), NotFound 404,
-// AlreadyExists 409, PermissionDenied 403, ResourceExhausted/Unavailable 503,
-// anything else 500.
+// AlreadyExists 409, PermissionDenied 403, ResourceExhausted 429 (a bound,
+// e.g. commands queued), Unavailable 503, anything else 500.
 Response device_error_response(const Status& st);
+
+// The query parameter `name` as an integer 0..max; `def` when absent;
+// InvalidArgument "<name>: expected an integer 0..<max>" otherwise.
+Result<size_t> size_query_param(const Request& req, std::string_view name, size_t def, size_t max);
 
 // Wraps `h` with the device API's administrator check: with an admin token
 // set, 'Authorization: Bearer <token>'; without one, loopback clients only.

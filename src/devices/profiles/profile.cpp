@@ -370,31 +370,9 @@ class Parser {
 }  // namespace
 
 Result<Profile> parse_profile(std::string_view toml_text, std::string_view source) {
-  if (Status s = config::check_toml_non_ascii(toml_text, source); !s.ok()) return s;
-  toml::table root;
-  try {
-#if TOML_EXCEPTIONS
-    root = toml::parse(toml_text, source);
-#else
-    toml::parse_result r = toml::parse(toml_text, source);
-    if (!r) {
-      const toml::parse_error& e = r.error();
-      return InvalidArgument(std::string(source) + ":" + std::to_string(e.source().begin.line) + ":" +
-                             std::to_string(e.source().begin.column) + ": " + std::string(e.description()));
-    }
-    root = std::move(r).table();
-#endif
-  }
-#if TOML_EXCEPTIONS
-  catch (const toml::parse_error& e) {
-    return InvalidArgument(std::string(source) + ":" + std::to_string(e.source().begin.line) + ":" +
-                           std::to_string(e.source().begin.column) + ": " + std::string(e.description()));
-  }
-#endif
-  catch (const std::exception& e) {
-    return InvalidArgument(std::string(source) + ": " + e.what());
-  }
-  return Parser(source).parse(root);
+  Result<toml::table> root = config::parse_toml(toml_text, source);
+  if (!root.ok()) return root.status();
+  return Parser(source).parse(*root);
 }
 
 json::object profile_to_json(const Profile& p) {
