@@ -1,5 +1,6 @@
 #include "config/toml_guard.hpp"
 
+#include <algorithm>
 #include <string>
 
 namespace urbis::config {
@@ -17,6 +18,14 @@ Status check_toml_non_ascii(std::string_view t, std::string_view source) {
   for (size_t i = 0; i < t.size(); ++i) {
     const char c = t[i];
     if (c == '\n') ++line;
+    // Control characters other than tab and line ends are invalid anywhere in
+    // TOML (strings must escape them). Refusing them first also keeps this scan
+    // and toml++ reading the same structure, which invalid text can break.
+    const auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\t' && c != '\n' && c != '\r') || u == 0x7F) {
+      return InvalidArgument(std::string(source) + ":" + std::to_string(line) + ": control character " +
+                             std::to_string(u) + " (TOML allows only tab and line ends)");
+    }
     switch (in) {
       case In::kCode:
         if (high(c)) return refuse("outside a string or comment");
@@ -79,8 +88,31 @@ Status check_toml_non_ascii(std::string_view t, std::string_view source) {
   return Status::Ok();
 }
 
+namespace {
+Result<toml::table> parse_unguarded(std::string_view text, std::string_view source);
+}  // namespace
+
 Result<toml::table> parse_toml(std::string_view text, std::string_view source) {
   if (Status s = check_toml_non_ascii(text, source); !s.ok()) return s;
+  // The scan above follows valid TOML exactly, but on invalid text toml++ can
+  // read the structure differently and still meet a non-ASCII byte where it
+  // asks about whitespace (the fuzzer finds such texts). So text holding any
+  // non-ASCII byte is first parsed as a copy with every such byte replaced by
+  // 'x' (same length, same lines and columns): only if that copy is valid
+  // TOML, and so read as the scan read it, is the original parsed.
+  if (std::any_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
+    std::string ascii(text);
+    for (auto& c : ascii) {
+      if (static_cast<unsigned char>(c) >= 0x80) c = 'x';
+    }
+    if (auto copy = parse_unguarded(ascii, source); !copy.ok()) return copy.status();
+  }
+  return parse_unguarded(text, source);
+}
+
+namespace {
+
+Result<toml::table> parse_unguarded(std::string_view text, std::string_view source) {
   auto located = [&](const toml::parse_error& e) {
     return InvalidArgument(std::string(source) + ":" + std::to_string(e.source().begin.line) + ":" +
                            std::to_string(e.source().begin.column) + ": " + std::string(e.description()));
@@ -103,5 +135,7 @@ Result<toml::table> parse_toml(std::string_view text, std::string_view source) {
     return InvalidArgument(std::string(source) + ": " + e.what());
   }
 }
+
+}  // namespace
 
 }  // namespace urbis::config

@@ -244,6 +244,18 @@ TEST(Config, NonAsciiOutsideStringsIsRefusedBeforeTheTomlParser) {
   EXPECT_TRUE(parse_config("# d\xC3\xA9j\xC3\xA0 vu\ndata_dir = \"/srv/urbis-\xC3\xA9\"\n", "t.toml").ok());
 }
 
+TEST(Config, InvalidTextWithNonAsciiInAStringIsAnErrorNotUndefinedBehaviour) {
+  // Found by the profile fuzzer: toml++ 3.3 misreads the invalid number and
+  // meets the non-ASCII bytes outside what it takes for a string. Under
+  // UBSan (make test) these crashed before config::parse_toml.
+  auto r = parse_config("# c\nval =23eeeeeeeeeee8\"\"\"75059\xcb\xa4sS''saO", "t.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message().rfind("t.toml:2:", 0), 0u) << r.status().message();
+  r = parse_config(std::string("J=1\x17'.'\n", 8), "t.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "t.toml:1: control character 23 (TOML allows only tab and line ends)");
+}
+
 TEST(Config, SyntaxErrorsGiveLineAndColumn) {
   std::string m = errors_of("threads = 1\n[mqtt\nmax_packet_size = 100\n");
   EXPECT_EQ(m.rfind("t.toml:2:", 0), 0u) << m;
