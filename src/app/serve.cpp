@@ -184,7 +184,8 @@ int run_serve(const ServeFlags& flags) {
   // [[devices.upstream]]: uplinks from other brokers (e.g. ChirpStack's), into the same sink.
   std::vector<std::unique_ptr<ingest::UpstreamBridge>> upstreams;
   for (const UpstreamEntry& u : opts.devices.upstream) {
-    upstreams.push_back(std::make_unique<ingest::UpstreamBridge>(u, device_sink, pool.next()));
+    upstreams.push_back(std::make_unique<ingest::UpstreamBridge>(u, device_sink, pool.next(),
+                                                                 net::ClientTlsOptions{opts.outgoing_tls.ca_file}));
   }
   pool.start();
   broker.start();
@@ -239,7 +240,8 @@ int run_serve(const ServeFlags& flags) {
                                .clock = &clock,
                                .io = &pool.context(0),
                                .subscriptions = subscriptions.get(),
-                               .notification_queue_path = (data / "notifications.db").string()};
+                               .notification_queue_path = (data / "notifications.db").string(),
+                               .notification_ca_file = opts.outgoing_tls.ca_file};
       ngsi = std::make_unique<ngsild::Service>(opts.ngsild, std::move(deps));
       if (auto st = ngsi->start(); !st.ok()) {
         ULOG_ERROR("ngsild: {}", st.message());

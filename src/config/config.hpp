@@ -50,10 +50,17 @@ struct HostPort {
 // free port. Other host names are refused: a listener binds to an address.
 Result<HostPort> parse_host_port(std::string_view host_port);
 
-// Parses the url of an upstream broker, "mqtt://host[:port]" (port 1883 when
-// omitted; host a name or an IP, IPv6 in brackets). mqtts:// is refused with a
-// message saying TLS is not supported yet.
-Result<HostPort> parse_mqtt_url(std::string_view url);
+// The broker an upstream url names.
+struct MqttUrl {
+  std::string host;  // a name or an IP literal, without brackets
+  uint16_t port = 0;
+  bool tls = false;  // mqtts:// or ssl://
+};
+
+// Parses the url of an upstream broker: "mqtt://host[:port]" (port 1883 when
+// omitted), "mqtts://host[:port]" or "ssl://host[:port]" (TLS, port 8883);
+// host a name or an IP, IPv6 in brackets. No path, query or user info.
+Result<MqttUrl> parse_mqtt_url(std::string_view url);
 
 // Sets `listener` from "host:port" (see parse_host_port) and enables it. Used
 // by the CLI flags --mqtt and --http.

@@ -155,17 +155,21 @@ Result<HostPort> parse_host_port(std::string_view text) {
   return out;
 }
 
-Result<HostPort> parse_mqtt_url(std::string_view url) {
+Result<MqttUrl> parse_mqtt_url(std::string_view url) {
   auto bad = [&](std::string why) { return InvalidArgument(why + ", got \"" + std::string(url) + "\""); };
-  constexpr std::string_view kScheme = "mqtt://";
-  if (url.substr(0, 8) == "mqtts://" || url.substr(0, 6) == "ssl://") {
-    return bad("TLS to an upstream broker is not supported yet; use mqtt://host:port");
+  MqttUrl out;
+  std::string_view rest;
+  for (std::string_view scheme : {"mqtt://", "mqtts://", "ssl://"}) {
+    if (url.substr(0, scheme.size()) == scheme) {
+      rest = url.substr(scheme.size());
+      out.tls = scheme != "mqtt://";
+      out.port = out.tls ? 8883 : 1883;
+    }
   }
-  if (url.substr(0, kScheme.size()) != kScheme) return bad("expected mqtt://host[:port]");
-  std::string_view rest = url.substr(kScheme.size());
+  if (out.port == 0) return bad("expected mqtt://host[:port] or mqtts://host[:port]");
   if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
   if (rest.find_first_of("/?#@") != std::string_view::npos) {
-    return bad("expected mqtt://host[:port] without path, query or user (user and password have their own keys)");
+    return bad("expected mqtt[s]://host[:port] without path, query or user (user and password have their own keys)");
   }
   std::string_view host, port;
   if (!rest.empty() && rest.front() == '[') {
@@ -187,9 +191,7 @@ Result<HostPort> parse_mqtt_url(std::string_view url) {
     }
   }
   if (host.empty()) return bad("the URL names no host");
-  HostPort out;
   out.host = std::string(host);
-  out.port = 1883;
   if (!port.empty()) {
     unsigned value = 0;
     auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);

@@ -156,7 +156,8 @@ const KeySpec kKeys[] = {
      .doc = "An MQTT broker to subscribe to as a client (e.g. a ChirpStack installation's Mosquitto); "
             "its uplinks are ingested like the broker's own; repeatable."},
     {.key = "devices.upstream.url", .target = ElementField{}, .non_empty = true,
-     .doc = "mqtt://host[:port] (port 1883 when omitted); plain TCP only, mqtts:// is not supported yet."},
+     .doc = "mqtt://host[:port] (port 1883 when omitted), or mqtts:// (also ssl://, port 8883) for TLS, "
+            "verified with the system CAs and outgoing_tls.ca_file."},
     {.key = "devices.upstream.username", .target = ElementField{},
      .doc = "User name for the upstream broker; empty: none sent."},
     {.key = "devices.upstream.password", .target = ElementField{},
@@ -242,6 +243,12 @@ const KeySpec kKeys[] = {
     {.key = "http.admin_token",
      .target = +[](Options& o) -> auto& { return o.http.admin_token; },
      .doc = "Bearer token for the device API (/api/v1/devices); empty: loopback clients only."},
+
+    // ------------------------------------------------------------ [outgoing_tls]
+    {.key = "outgoing_tls.ca_file",
+     .target = +[](Options& o) -> auto& { return o.outgoing_tls.ca_file; },
+     .doc = "PEM CA bundle trusted, besides the system CAs, for TLS connections Urbis opens "
+            "(https:// and mqtts:// notification endpoints, mqtts:// upstream brokers)."},
 };
 
 }  // namespace

@@ -118,7 +118,9 @@ struct NgsiLdOptions {
 // An MQTT broker Urbis subscribes to as a client, e.g. the Mosquitto of a
 // ChirpStack installation (see ingest/upstream_bridge.hpp).
 struct UpstreamEntry {
-  std::string url;        // "mqtt://host[:port]" (plain TCP; port 1883 when omitted)
+  // "mqtt://host[:port]" (port 1883 when omitted), or "mqtts://" / "ssl://"
+  // for TLS (port 8883), trusted as OutgoingTlsOptions says.
+  std::string url;
   std::string username;   // empty: none sent
   std::string password;   // empty: none sent
   std::string client_id;  // empty: "urbis-<hostname>"; also names the persistent session
@@ -137,6 +139,13 @@ struct DevicesOptions {
   std::vector<UpstreamEntry> upstream;  // [[devices.upstream]]
 };
 
+// TLS connections Urbis opens as a client: https:// and mqtts:// notification
+// endpoints, mqtts:// upstream brokers. The server's certificate must chain
+// to a system CA or to one in ca_file, and name the host connected to.
+struct OutgoingTlsOptions {
+  std::string ca_file;  // extra PEM CA bundle trusted besides the system CAs; empty: none
+};
+
 struct Options {
   std::string data_dir = "./data";
   std::string log_level = "info";
@@ -147,6 +156,7 @@ struct Options {
   DevicesOptions devices;
   StorageOptions storage;
   NgsiLdOptions ngsild;
+  OutgoingTlsOptions outgoing_tls;
 };
 
 }  // namespace urbis

@@ -47,12 +47,14 @@ bool settled_by_refusal(Code c) {
 // Everything the asynchronous callbacks touch. Fields without a comment are
 // used on the io_context thread only.
 struct UpstreamBridge::State : std::enable_shared_from_this<UpstreamBridge::State> {
-  State(UpstreamEntry e, mqtt::IngestSink& s, asio::io_context& c)
-      : entry(std::move(e)), sink(s), io(c), retry_timer(c) {}
+  State(UpstreamEntry e, mqtt::IngestSink& s, asio::io_context& c, net::ClientTlsOptions t)
+      : entry(std::move(e)), tls(std::move(t)), sink(s), io(c), retry_timer(c) {}
 
   const UpstreamEntry entry;
+  const net::ClientTlsOptions tls;
   std::string client_id;  // set before start(), read-only after
-  HostPort target;        // idem
+  MqttUrl target;         // idem
+  std::shared_ptr<asio::ssl::context> tls_context;  // idem; set for mqtts:// only
   mqtt::ClientIdentity who;
   mqtt::IngestSink& sink;
   asio::io_context& io;
@@ -102,6 +104,7 @@ void UpstreamBridge::State::connect() {
   o.receive_maximum = kReceiveMaximum;
   if (!entry.username.empty()) o.username = entry.username;
   if (!entry.password.empty()) o.password = entry.password;
+  o.tls = tls_context;
   client->connect(target.host, target.port, std::move(o), [weak, gen](Result<mqtt::Connack> r) {
     auto self = weak.lock();
     if (!self) return;
@@ -215,8 +218,9 @@ void UpstreamBridge::State::drop_after_failure(uint64_t gen, const std::string& 
   client->close();
 }
 
-UpstreamBridge::UpstreamBridge(UpstreamEntry entry, mqtt::IngestSink& sink, asio::io_context& io)
-    : state_(std::make_shared<State>(std::move(entry), sink, io)) {
+UpstreamBridge::UpstreamBridge(UpstreamEntry entry, mqtt::IngestSink& sink, asio::io_context& io,
+                               net::ClientTlsOptions tls)
+    : state_(std::make_shared<State>(std::move(entry), sink, io, std::move(tls))) {
   state_->client_id = state_->entry.client_id.empty() ? default_client_id() : state_->entry.client_id;
   state_->who.client_id = state_->client_id;
   state_->who.transport = "upstream";
@@ -229,6 +233,13 @@ Status UpstreamBridge::start() {
   auto target = parse_mqtt_url(state_->entry.url);
   if (!target.ok()) return Status(target.status().code(), "devices.upstream url: " + target.status().message());
   state_->target = std::move(*target);
+  if (state_->target.tls) {
+    auto ctx = net::make_client_tls_context(state_->tls);
+    if (!ctx.ok()) {
+      return Status(ctx.status().code(), "devices.upstream " + state_->entry.url + ": outgoing_tls " + ctx.status().message());
+    }
+    state_->tls_context = std::move(*ctx);
+  }
   state_->who.remote_ip = state_->target.host;
   ULOG_INFO("upstream {}: subscribing as '{}' to {} topic filter(s) with QoS {}", state_->entry.url,
             state_->client_id, state_->entry.topics.size(), static_cast<int>(state_->entry.qos));

@@ -26,6 +26,11 @@
 // 1 s, doubling up to 60 s, and starts again at 1 s once a connection is up.
 // The state is logged when it changes (up, down with the reason), not per retry.
 //
+// TLS: an mqtts:// (or ssl://) url connects over TLS with a client context
+// built once in start() from `tls` (system CAs plus [outgoing_tls] ca_file;
+// the broker's certificate and host name are verified). A broker that does not
+// verify is a failed connect like any other: logged and retried.
+//
 // Identity: messages reach the sink as if published to Urbis's broker by a
 // client whose transport is "upstream" and whose client id is the bridge's.
 //
@@ -46,6 +51,7 @@
 #include "common/status.hpp"
 #include "config/options.hpp"
 #include "mqtt/broker/ingest.hpp"
+#include "net/tls_context.hpp"
 
 namespace urbis::ingest {
 
@@ -60,14 +66,17 @@ struct UpstreamStats {
 
 class UpstreamBridge {
  public:
-  // REQUIRES: `entry` passed config validation (validate_options).
-  UpstreamBridge(UpstreamEntry entry, mqtt::IngestSink& sink, boost::asio::io_context& io);
+  // REQUIRES: `entry` passed config validation (validate_options). `tls` is
+  // the trust for mqtts:// urls (unused for mqtt://).
+  UpstreamBridge(UpstreamEntry entry, mqtt::IngestSink& sink, boost::asio::io_context& io,
+                 net::ClientTlsOptions tls = {});
   ~UpstreamBridge();
   UpstreamBridge(const UpstreamBridge&) = delete;
   UpstreamBridge& operator=(const UpstreamBridge&) = delete;
 
   // Starts connecting (in the background; failures are retried, not returned).
-  // Fails only for a url that does not parse.
+  // Fails only for a url that does not parse, or for mqtts:// when the TLS
+  // context cannot be built (ca_file unreadable or not PEM).
   [[nodiscard]] Status start();
 
   // Disconnects (DISCONNECT, session kept upstream) and stops retrying; waits

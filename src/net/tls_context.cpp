@@ -1,7 +1,10 @@
 #include "net/tls_context.hpp"
 
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <fstream>
 
@@ -88,6 +91,77 @@ Result<std::shared_ptr<ssl::context>> make_server_tls_context(const TlsOptions& 
     ctx->set_verify_mode(ssl::verify_none);
   }
   return ctx;
+}
+
+// ---------------------------------------------------------------- client side
+
+Status check_client_tls_options(const ClientTlsOptions& o) {
+  if (!o.ca_file.empty() && !std::ifstream(o.ca_file).good()) {
+    return InvalidArgument("ca_file '" + o.ca_file + "': cannot be read");
+  }
+  return Status::Ok();
+}
+
+Result<std::shared_ptr<ssl::context>> make_client_tls_context(const ClientTlsOptions& o) {
+  if (Status s = check_client_tls_options(o); !s.ok()) return s;
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+  SSL_CTX* native = ctx->native_handle();
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_compression);
+  if (SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION) != 1) {
+    return Internal("tls: cannot set minimum protocol version");
+  }
+  SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION);
+  boost::system::error_code ec;
+  if (ctx->set_default_verify_paths(ec); ec) {
+    return IoError("system CA paths: " + reason(ec));
+  }
+  if (!o.ca_file.empty()) {
+    if (ctx->load_verify_file(o.ca_file, ec); ec) {
+      return InvalidArgument("ca_file '" + o.ca_file + "': " + reason(ec));
+    }
+  }
+  ctx->set_verify_mode(o.verify ? ssl::verify_peer : ssl::verify_none);
+  return ctx;
+}
+
+Result<std::shared_ptr<ssl::context>> LazyClientTlsContext::get() {
+  if (ctx_) return ctx_;
+  auto made = make_client_tls_context(options_);
+  if (!made.ok()) return made.status();
+  ctx_ = std::move(*made);
+  return ctx_;
+}
+
+Status prepare_client_handshake(SSL* ssl, const std::string& host) {
+  boost::system::error_code addr_ec;
+  boost::asio::ip::make_address(host, addr_ec);
+  const bool ip_literal = !addr_ec;
+  // RFC 6066: SNI carries host names only, never an address literal.
+  if (!ip_literal && SSL_set_tlsext_host_name(ssl, host.c_str()) != 1) {
+    ERR_clear_error();
+    return InvalidArgument("TLS: cannot send server name '" + host + "'");
+  }
+  if ((SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) == 0) return Status::Ok();
+  // The check is part of OpenSSL's chain verification, so a mismatch fails
+  // the handshake with its own verify result ("hostname mismatch").
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+  const int ok = ip_literal ? X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str())
+                            : SSL_set1_host(ssl, host.c_str());
+  if (ok != 1) {
+    ERR_clear_error();
+    return InvalidArgument("TLS: cannot check the certificate against '" + host + "'");
+  }
+  if (!ip_literal) X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  return Status::Ok();
+}
+
+std::string describe_client_handshake_error(SSL* ssl, const boost::system::error_code& ec) {
+  const long verify = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+  if (verify != X509_V_OK && ec.category() == boost::asio::error::get_ssl_category()) {
+    return std::string("certificate verify failed: ") + X509_verify_cert_error_string(verify);
+  }
+  if (ec == boost::asio::ssl::error::stream_truncated) return "connection closed during the TLS handshake";
+  return ec.message();
 }
 
 }  // namespace urbis::net

@@ -18,6 +18,7 @@ Service::Service(const NgsiLdOptions& options, ServiceDeps deps) : options_(opti
   contexts_ = std::make_unique<ContextResolver>(*deps_.io, std::move(co));
   NotifierOptions no;
   no.db_path = deps_.notification_queue_path;
+  no.ca_file = deps_.notification_ca_file;
   notifier_ = std::make_unique<Notifier>(*deps_.io, std::move(no));
   sink_ = notifier_sink(*notifier_);
   subscriptions_ = std::make_unique<SubscriptionManager>(

@@ -35,6 +35,9 @@ struct ServiceDeps {
   SubscriptionStore* subscriptions = nullptr;
   // The notifier's retry queue file; "" keeps it in memory (tests).
   std::string notification_queue_path;
+  // Extra PEM CA file trusted for https:// and mqtts:// endpoints besides the
+  // system CAs ([outgoing_tls] ca_file); "" = system CAs only.
+  std::string notification_ca_file;
 };
 
 class Service {

@@ -2,6 +2,8 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 
 #include <algorithm>
@@ -10,6 +12,7 @@
 #include <utility>
 
 #include "mqtt/codec/codec.hpp"
+#include "net/tls_context.hpp"
 
 namespace urbis::mqtt {
 
@@ -79,6 +82,12 @@ std::string reason_name(uint8_t reason) {
   return hex + std::string(name);
 }
 
+struct Client::Tls {
+  Tls(tcp::socket& socket, std::shared_ptr<asio::ssl::context> c) : ctx(std::move(c)), stream(socket, *ctx) {}
+  std::shared_ptr<asio::ssl::context> ctx;  // outlives the stream
+  asio::ssl::stream<tcp::socket&> stream;
+};
+
 std::shared_ptr<Client> Client::create(asio::any_io_executor executor) {
   return std::shared_ptr<Client>(new Client(std::move(executor)));
 }
@@ -104,6 +113,8 @@ void Client::connect(const std::string& host, uint16_t port, ClientOptions optio
   state_ = State::kConnecting;
   options_ = std::move(options);
   connect_done_ = std::move(done);
+  host_ = host;
+  port_ = port;
   max_in_packet_ = options_.maximum_packet_size ? options_.maximum_packet_size : kProtocolMaxPacket;
 
   auto self = shared_from_this();
@@ -133,7 +144,25 @@ void Client::on_tcp_connected() {
   // Small packets (acks, pings) must not wait for Nagle; throughput comes from
   // write coalescing instead.
   socket_.set_option(tcp::no_delay(true), ignored);
+  if (!options_.tls) return on_transport_ready();
 
+  tls_ = std::make_unique<Tls>(socket_, options_.tls);
+  const std::string where = "TLS handshake with " + host_ + ":" + std::to_string(port_) + ": ";
+  if (Status s = net::prepare_client_handshake(tls_->stream.native_handle(), host_); !s.ok()) {
+    return fail(Status(Code::kUnavailable, where + s.message()));
+  }
+  auto self = shared_from_this();
+  tls_->stream.async_handshake(asio::ssl::stream_base::client, [self, where](const boost::system::error_code& ec) {
+    if (self->state_ != State::kConnecting) return;
+    if (ec) {
+      return self->fail(Status(Code::kUnavailable,
+                               where + net::describe_client_handshake_error(self->tls_->stream.native_handle(), ec)));
+    }
+    self->on_transport_ready();
+  });
+}
+
+void Client::on_transport_ready() {
   Connect c;
   c.version = options_.version;
   c.clean_start = options_.clean_start;
@@ -179,17 +208,21 @@ void Client::handle_connack(Connack& c) {
 
 void Client::start_read() {
   if (in_.size() - in_len_ < kReadChunk) in_.resize(std::max(in_.size() * 2, in_len_ + kReadChunk));
-  auto self = shared_from_this();
-  socket_.async_read_some(asio::buffer(in_.data() + in_len_, in_.size() - in_len_),
-                          [self](const boost::system::error_code& ec, size_t n) {
-                            if (self->state_ == State::kClosed) return;
-                            if (ec) {
-                              // After our DISCONNECT the server closing is the normal end.
-                              if (self->state_ == State::kClosing) return self->fail(Status::Ok());
-                              return self->fail(from_asio("read", ec));
-                            }
-                            self->on_read(n);
-                          });
+  auto on_done = [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+    if (self->state_ == State::kClosed) return;
+    if (ec) {
+      // After our DISCONNECT the server closing is the normal end.
+      if (self->state_ == State::kClosing) return self->fail(Status::Ok());
+      return self->fail(from_asio("read", ec));
+    }
+    self->on_read(n);
+  };
+  auto buf = asio::buffer(in_.data() + in_len_, in_.size() - in_len_);
+  if (tls_) {
+    tls_->stream.async_read_some(buf, std::move(on_done));
+  } else {
+    socket_.async_read_some(buf, std::move(on_done));
+  }
 }
 
 void Client::on_read(size_t n) {
@@ -508,8 +541,7 @@ void Client::flush() {
   std::swap(out_, writing_);
   write_in_flight_ = true;
   last_sent_ = std::chrono::steady_clock::now();
-  auto self = shared_from_this();
-  asio::async_write(socket_, asio::buffer(writing_), [self](const boost::system::error_code& ec, size_t) {
+  auto on_done = [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
     self->write_in_flight_ = false;
     self->writing_.clear();
     if (self->state_ == State::kClosed) return;
@@ -523,7 +555,12 @@ void Client::flush() {
       self->socket_.shutdown(tcp::socket::shutdown_send, ignored);
       self->fail(Status::Ok());
     }
-  });
+  };
+  if (tls_) {
+    asio::async_write(tls_->stream, asio::buffer(writing_), std::move(on_done));
+  } else {
+    asio::async_write(socket_, asio::buffer(writing_), std::move(on_done));
+  }
 }
 
 void Client::check_buffer_waiter() {

@@ -1,6 +1,7 @@
-// An asynchronous MQTT 3.1.1 / 5.0 client over plain TCP, on one io_context.
+// An asynchronous MQTT 3.1.1 / 5.0 client over TCP or TLS, on one io_context.
 //
-// Used by `urbis bench mqtt` and, later, by bridges and the edge uplink. It is
+// Used by `urbis bench mqtt`, the NGSI-LD notifier (mqtt:// and mqtts://
+// endpoints) and the upstream bridge ([[devices.upstream]]). It is
 // deliberately small: one connection, no automatic reconnect, no persistence of
 // the in-flight window across connections (a bridge that needs that keeps its
 // own outbox and republishes).
@@ -34,6 +35,15 @@
 //   (clean_start = false, session_expiry > 0) delivers those messages again
 //   on the next connection; acks called after that are ignored.
 //
+// - TLS (ClientOptions::tls): the same code over an OpenSSL stream layered on
+//   the TCP socket; the plain path pays one branch per read and write. The
+//   handshake runs between TCP connect and CONNECT, under connect_timeout.
+//   What is verified is the context's choice (net::make_client_tls_context:
+//   chain to a trusted CA and the host name), set up per connection by
+//   net::prepare_client_handshake, so a failure reads the same as for https.
+//   The connection ends without a TLS close_notify: DISCONNECT already says
+//   the session is over, and waiting for the server's reply could hold us.
+//
 // Threading: not thread-safe. Create, use and destroy a Client on the thread
 // that runs its executor (or post to it). Every completion handler runs on that
 // executor, never inline from the call that started the operation.
@@ -65,6 +75,10 @@
 #include "common/status.hpp"
 #include "mqtt/codec/packet.hpp"
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace urbis::mqtt {
 
 struct ClientOptions {
@@ -95,8 +109,14 @@ struct ClientOptions {
   uint32_t maximum_packet_size = 0;
   // Extra CONNECT properties (MQTT 5), e.g. user properties or authentication.
   Properties connect_props;
-  // Time allowed for TCP connect + CONNACK.
+  // Time allowed for TCP connect + TLS handshake + CONNACK.
   std::chrono::milliseconds connect_timeout{10000};
+  // With a context, the connection speaks TLS (mqtts://), verified as the
+  // context says; make it with net::make_client_tls_context (or
+  // LazyClientTlsContext) so trust is the same as for every TLS client of
+  // Urbis. The host passed to connect() is the name checked against the
+  // certificate and sent as SNI. Null: plain TCP.
+  std::shared_ptr<boost::asio::ssl::context> tls;
 };
 
 // Outcome of CONNECT. A refused connection (reason >= 0x80) is reported as a
@@ -144,8 +164,12 @@ class Client : public std::enable_shared_from_this<Client> {
   void on_message_deferred(DeferredMessageHandler h) { on_message_deferred_ = std::move(h); }
   void on_close(CloseHandler h) { on_close_ = std::move(h); }
 
-  // Resolves host, opens TCP (TCP_NODELAY), sends CONNECT and completes with
-  // the CONNACK. REQUIRES: connect() not called before on this Client.
+  // Resolves host, opens TCP (TCP_NODELAY), runs the TLS handshake when
+  // options.tls is set, sends CONNECT and completes with the CONNACK. A server
+  // certificate that does not verify fails with kUnavailable and a message
+  // starting "TLS handshake with host:port: " and naming the problem
+  // ("certificate verify failed: ..."). REQUIRES: connect() not called before
+  // on this Client.
   void connect(const std::string& host, uint16_t port, ClientOptions options, ConnectHandler done);
 
   // Publishes a message. REQUIRES: qos <= 2, topic valid (or empty with an
@@ -201,6 +225,7 @@ class Client : public std::enable_shared_from_this<Client> {
 
   void on_resolved(const boost::asio::ip::tcp::resolver::results_type& endpoints);
   void on_tcp_connected();
+  void on_transport_ready();
   void start_read();
   void on_read(size_t n);
   void handle_packet(Packet& p);
@@ -230,6 +255,11 @@ class Client : public std::enable_shared_from_this<Client> {
   boost::asio::any_io_executor executor_;
   boost::asio::ip::tcp::resolver resolver_;
   boost::asio::ip::tcp::socket socket_;
+  // The TLS layer over socket_ (ClientOptions::tls); null for plain TCP.
+  struct Tls;
+  std::unique_ptr<Tls> tls_;
+  std::string host_;  // as given to connect(), for TLS and messages
+  uint16_t port_ = 0;
   boost::asio::steady_timer connect_timer_;
   boost::asio::steady_timer keep_alive_timer_;
 

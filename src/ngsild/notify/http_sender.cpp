@@ -1,11 +1,8 @@
 #include "ngsild/notify/http_sender.hpp"
 
-#include <fstream>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -50,6 +47,7 @@ struct HttpSender::Conn {
   std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
   beast::flat_buffer buffer;
   bool open = false;
+  std::string setup_error;  // https:// without a TLS context: every attempt fails with this
 
   beast::tcp_stream& lowest() { return tls ? tls->next_layer() : *tcp; }
   void shut() {
@@ -94,33 +92,9 @@ asio::awaitable<std::pair<beast::error_code, bool>> exchange_on(Stream& s, beast
 
 }  // namespace
 
-HttpSender::HttpSender(Strand strand, const NotifierOptions& options) : strand_(strand), options_(options) {}
+HttpSender::HttpSender(Strand strand, const NotifierOptions& options, net::LazyClientTlsContext& tls)
+    : strand_(strand), options_(options), tls_(tls) {}
 HttpSender::~HttpSender() = default;
-
-Status HttpSender::init() {
-  // The context is built on the first https endpoint: the system CA bundle
-  // costs about a megabyte of memory, which a node without https subscribers
-  // should not pay (and loading it here, even to throw it away, would leave
-  // the heap grown). A ca_file that cannot be read is refused now; one that
-  // is not PEM shows as failed https deliveries.
-  if (!options_.ca_file.empty() && !std::ifstream(options_.ca_file).good())
-    return InvalidArgument("notifier TLS: ca_file '" + options_.ca_file + "': cannot be read");
-  return Status::Ok();
-}
-
-Status HttpSender::make_tls(std::unique_ptr<asio::ssl::context>& out) const {
-  auto tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
-  beast::error_code ec;
-  tls->set_default_verify_paths(ec);
-  if (ec) return Status(Code::kIoError, "notifier TLS: system CA paths: " + ec.message());
-  if (!options_.ca_file.empty()) {
-    tls->load_verify_file(options_.ca_file, ec);
-    if (ec) return InvalidArgument("notifier TLS: ca_file '" + options_.ca_file + "': " + ec.message());
-  }
-  tls->set_verify_mode(options_.tls_verify ? asio::ssl::verify_peer : asio::ssl::verify_none);
-  out = std::move(tls);
-  return Status::Ok();
-}
 
 HttpSender::Host& HttpSender::host_for(const Target& t) {
   const bool tls = t.kind == Target::Kind::kHttps;
@@ -138,12 +112,15 @@ HttpSender::Host& HttpSender::host_for(const Target& t) {
 std::shared_ptr<HttpSender::Conn> HttpSender::make_conn(const Host& h) {
   auto c = std::make_shared<Conn>();
   if (h.tls) {
-    if (!tls_) {
-      // init() proved this works; should the files have changed since, the
-      // handshake fails with a reported error rather than here.
-      if (Status st = make_tls(tls_); !st.ok()) tls_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+    // Built on the first https endpoint (see LazyClientTlsContext). A ca_file
+    // that is not PEM shows as failed https deliveries.
+    auto ctx = tls_.get();
+    if (ctx.ok()) {
+      c->tls.emplace(strand_, **ctx);
+    } else {
+      c->tcp.emplace(strand_);
+      c->setup_error = "notifier TLS: " + ctx.status().message();
     }
-    c->tls.emplace(strand_, *tls_);
   } else {
     c->tcp.emplace(strand_);
   }
@@ -194,6 +171,7 @@ void HttpSender::run(Host& h, std::shared_ptr<Conn> c, std::shared_ptr<Job> job)
   Host* hp = &h;  // hosts are never erased while the sender lives
   auto attempt = [this, hp, c, job]() -> asio::awaitable<std::pair<std::string, bool>> {
     const auto timeout = options_.timeout;
+    if (!c->setup_error.empty()) co_return std::pair{c->setup_error, false};
     for (int round = 0; round < 2; ++round) {
       const bool reused = c->open;
       if (!c->open) {
@@ -211,17 +189,19 @@ void HttpSender::run(Host& h, std::shared_ptr<Conn> c, std::shared_ptr<Job> job)
         c->lowest().socket().set_option(tcp::no_delay(true), ignored);
         ++opened_;
         if (c->tls) {
-          boost::system::error_code addr_ec;
-          asio::ip::make_address(hp->host, addr_ec);
-          if (addr_ec && !SSL_set_tlsext_host_name(c->tls->native_handle(), hp->host.c_str())) {
+          if (Status st = net::prepare_client_handshake(c->tls->native_handle(), hp->host); !st.ok()) {
             c->shut();
-            co_return std::pair{std::string("TLS: cannot set server name"), false};
+            co_return std::pair{st.message(), false};
           }
-          if (options_.tls_verify) c->tls->set_verify_callback(asio::ssl::host_name_verification(hp->host));
           auto [hec] = co_await c->tls->async_handshake(asio::ssl::stream_base::client, kAwait);
           if (hec) {
             c->shut();
-            co_return std::pair{"TLS handshake: " + describe(hec), false};
+            // A timeout or reset reads as for plain HTTP; a TLS failure names its cause.
+            const bool tls_error = hec.category() == asio::error::get_ssl_category();
+            co_return std::pair{"TLS handshake: " + (tls_error ? net::describe_client_handshake_error(
+                                                                     c->tls->native_handle(), hec)
+                                                               : describe(hec)),
+                                false};
           }
         }
         c->open = true;

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "common/status.hpp"
+#include "net/tls_context.hpp"
 #include "ngsild/notify/notifier.hpp"
 #include "ngsild/notify/target.hpp"
 
@@ -34,10 +35,9 @@ using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;
 
 class HttpSender {
  public:
-  HttpSender(Strand strand, const NotifierOptions& options);
+  // `tls` (used for https:// only) must outlive the sender; it is used on the strand.
+  HttpSender(Strand strand, const NotifierOptions& options, net::LazyClientTlsContext& tls);
   ~HttpSender();
-  // Builds the TLS client context (system CAs + options.ca_file).
-  [[nodiscard]] Status init();
   // REQUIRES: t is http or https. `done` is called exactly once, on the strand.
   void send(const Target& t, const Delivery& d, SendDone done);
   // Closes every connection; sends in progress and waiting fail.
@@ -56,9 +56,7 @@ class HttpSender {
 
   Strand strand_;
   const NotifierOptions& options_;
-  // Built on the first https endpoint (see init()).
-  Status make_tls(std::unique_ptr<boost::asio::ssl::context>& out) const;
-  std::unique_ptr<boost::asio::ssl::context> tls_;
+  net::LazyClientTlsContext& tls_;
   std::unordered_map<std::string, std::unique_ptr<Host>> hosts_;
   std::unordered_set<std::shared_ptr<Conn>> all_;
   bool closed_ = false;

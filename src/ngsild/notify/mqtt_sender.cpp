@@ -63,17 +63,25 @@ std::string mqtt_payload(const Delivery& d) {
   return out;
 }
 
-MqttSender::MqttSender(Strand strand, const NotifierOptions& options) : strand_(strand), options_(options) {}
+MqttSender::MqttSender(Strand strand, const NotifierOptions& options, net::LazyClientTlsContext& tls)
+    : strand_(strand), options_(options), tls_(tls) {}
 MqttSender::~MqttSender() = default;
 
-std::shared_ptr<MqttSender::Conn> MqttSender::conn_for(const Target& t, bool v5) {
+Result<std::shared_ptr<MqttSender::Conn>> MqttSender::conn_for(const Target& t, bool v5) {
   // user:password are part of the key (different credentials, different
   // sessions and ACLs); NUL separators cannot occur in a URI.
-  std::string key = t.host;
+  const bool tls = t.kind == Target::Kind::kMqtts;
+  std::string key = (tls ? "mqtts://" : "mqtt://") + t.host;
   key += '\0' + std::to_string(t.port) + '\0' + (v5 ? "5" : "4") + '\0' + (t.has_user ? "u" : "-") + t.user + '\0' +
          t.password;
   auto it = conns_.find(key);
   if (it != conns_.end()) return it->second;
+  std::shared_ptr<asio::ssl::context> tls_context;
+  if (tls) {
+    auto made = tls_.get();
+    if (!made.ok()) return Status(made.status().code(), "notifier TLS: " + made.status().message());
+    tls_context = std::move(*made);
+  }
 
   auto conn = std::make_shared<Conn>();
   conn->key = key;
@@ -97,6 +105,7 @@ std::shared_ptr<MqttSender::Conn> MqttSender::conn_for(const Target& t, bool v5)
   co.clean_start = true;
   co.keep_alive = 60;
   co.connect_timeout = options_.timeout;
+  co.tls = std::move(tls_context);
   if (t.has_user) {
     co.username = t.user;
     if (!t.password.empty()) co.password = t.password;
@@ -145,9 +154,14 @@ void MqttSender::send(const Target& t, const Delivery& d, SendDone done) {
     return;
   }
 
+  auto made = conn_for(t, v5);
+  if (!made.ok()) {
+    asio::post(strand_, [done = std::move(done), msg = made.status().message()] { done(msg); });
+    return;
+  }
   auto attempt = std::make_shared<Attempt>(strand_);
   attempt->done = std::move(done);
-  std::shared_ptr<Conn> conn = conn_for(t, v5);
+  std::shared_ptr<Conn> conn = std::move(*made);
   std::weak_ptr<Conn> weak = conn;
   attempt->timer.expires_after(options_.timeout);
   attempt->timer.async_wait([attempt, weak](const boost::system::error_code& ec) {

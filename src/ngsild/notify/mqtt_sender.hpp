@@ -1,6 +1,10 @@
 // Private to the notifier: notifications published to MQTT brokers through
-// the project's client (mqtt/client), one connection per (broker, credentials,
-// MQTT version), reused by every subscription that names it.
+// the project's client (mqtt/client), one connection per (scheme, broker,
+// credentials, MQTT version), reused by every subscription that names it.
+// mqtts:// connects with TLS through the notifier's client TLS context (the
+// same trust as https://: system CAs plus NotifierOptions::ca_file, server
+// certificate and host name verified); a server that does not verify fails
+// the attempt with "TLS handshake with host:port: certificate verify failed: ...".
 //
 // A connection is opened on first use; sends arriving while it connects wait
 // for the CONNACK. When it ends (network error, broker DISCONNECT) the entry
@@ -21,6 +25,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "net/tls_context.hpp"
 #include "ngsild/notify/notifier.hpp"
 #include "ngsild/notify/target.hpp"
 
@@ -39,9 +44,10 @@ std::string mqtt_payload(const Delivery& d);
 
 class MqttSender {
  public:
-  MqttSender(Strand strand, const NotifierOptions& options);
+  // `tls` (used for mqtts:// only) must outlive the sender; it is used on the strand.
+  MqttSender(Strand strand, const NotifierOptions& options, net::LazyClientTlsContext& tls);
   ~MqttSender();
-  // REQUIRES: t is mqtt. `done` is called exactly once, on the strand.
+  // REQUIRES: t is mqtt or mqtts. `done` is called exactly once, on the strand.
   void send(const Target& t, const Delivery& d, SendDone done);
   // Disconnects every connection; sends in progress fail.
   void close();
@@ -50,10 +56,12 @@ class MqttSender {
   struct Conn;
 
  private:
-  std::shared_ptr<Conn> conn_for(const Target& t, bool v5);
+  // Fails only for mqtts:// when the TLS context cannot be built.
+  Result<std::shared_ptr<Conn>> conn_for(const Target& t, bool v5);
 
   Strand strand_;
   const NotifierOptions& options_;
+  net::LazyClientTlsContext& tls_;
   std::unordered_map<std::string, std::shared_ptr<Conn>> conns_;
   bool closed_ = false;
   uint64_t opened_ = 0;

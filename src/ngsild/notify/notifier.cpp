@@ -67,7 +67,12 @@ struct Notifier::Impl : std::enable_shared_from_this<Notifier::Impl> {
   };
 
   Impl(asio::io_context& io, NotifierOptions o)
-      : io(io), options(std::move(o)), strand(asio::make_strand(io)), http(strand, options), mqtt(strand, options) {}
+      : io(io),
+        options(std::move(o)),
+        strand(asio::make_strand(io)),
+        tls(net::ClientTlsOptions{options.ca_file, options.tls_verify}),
+        http(strand, options, tls),
+        mqtt(strand, options, tls) {}
 
   asio::io_context& io;
   const NotifierOptions options;
@@ -82,6 +87,7 @@ struct Notifier::Impl : std::enable_shared_from_this<Notifier::Impl> {
   bool running = false;  // between start()'s and stop()'s strand tasks
   bool closed = false;   // stop()'s strand task ran: the store belongs to stop() now
   std::unique_ptr<notify::QueueStore> store;  // null in memory-only mode; set before running
+  net::LazyClientTlsContext tls;  // https:// and mqtts://, one context for both
   notify::HttpSender http;
   notify::MqttSender mqtt;
   std::unordered_map<std::string, std::unique_ptr<SubQueue>> queues;
@@ -270,10 +276,8 @@ struct Notifier::Impl : std::enable_shared_from_this<Notifier::Impl> {
         http.send(t, *q.batch_d, std::move(done));
         break;
       case Target::Kind::kMqtt:
-        mqtt.send(t, *q.batch_d, std::move(done));
-        break;
       case Target::Kind::kMqtts:
-        asio::post(strand, [done] { done("mqtts:// endpoints are not supported yet"); });
+        mqtt.send(t, *q.batch_d, std::move(done));
         break;
     }
   }
@@ -359,7 +363,9 @@ void Notifier::on_report(std::function<void(const DeliveryReport&)> f) { impl_->
 
 Status Notifier::start() {
   if (impl_->stopped) return Status(Code::kInternal, "notifier: start() after stop()");
-  if (Status s = impl_->http.init(); !s.ok()) return s;
+  if (Status s = net::check_client_tls_options(impl_->tls.options()); !s.ok()) {
+    return Status(s.code(), "notifier TLS: " + s.message());
+  }
   std::vector<notify::StoredDelivery> pending;
   std::unique_ptr<notify::QueueStore> store;
   if (!impl_->options.db_path.empty()) {

@@ -61,8 +61,11 @@
 //   where metadata holds Content-Type, Link, NGSILD-Tenant and the receiverInfo
 //   pairs; with MQTT 5 receiverInfo pairs are also sent as user properties.
 //   Success = handed to the socket (QoS 0), PUBACK (1), PUBCOMP (2).
-// - mqtts:// is not supported yet (the MQTT client has no TLS): such deliveries
-//   fail with a report saying so and are retried like any failure.
+// - mqtts://[user:pass@]host[:port]/topic (port 8883 by default): the same over
+//   TLS, with the same trust as https:// (system CAs plus
+//   NotifierOptions::ca_file; certificate chain and host name verified, SNI
+//   sent). A server that does not verify fails the attempt with a reason
+//   naming the certificate problem, retried like any failure.
 //
 // Threading. All state lives on one strand of the io_context passed in; the
 // public methods are thread-safe and never block on the network (enqueue()
@@ -135,7 +138,8 @@ struct NotifierOptions {
   // Retry backoff of a failing subscription: doubles from retry_initial up to
   // retry_max, each wait drawn at random in [backoff/2, backoff].
   std::chrono::milliseconds retry_initial{500}, retry_max{60000};
-  // Extra PEM CA file trusted for https:// endpoints, on top of the system CAs.
+  // Extra PEM CA file trusted for https:// and mqtts:// endpoints, on top of
+  // the system CAs.
   std::string ca_file;
   // Verify the TLS peer (certificate chain and host name). Only tests turn this off.
   bool tls_verify = true;

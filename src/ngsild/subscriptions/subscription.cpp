@@ -477,6 +477,7 @@ json::object subscription_to_json(const Subscription& s, const Context& ctx, int
   if (st.last_notification_ms) n["lastNotification"] = model::format_datetime_ms(st.last_notification_ms);
   if (st.last_success_ms) n["lastSuccess"] = model::format_datetime_ms(st.last_success_ms);
   if (st.last_failure_ms) n["lastFailure"] = model::format_datetime_ms(st.last_failure_ms);
+  if (!st.last_failure_reason.empty()) n["lastFailureReason"] = st.last_failure_reason;
   o["notification"] = std::move(n);
   o["status"] = s.status(now_ms);
   if (sys_attrs) {
@@ -499,6 +500,7 @@ std::string subscription_to_stored(const Subscription& s) {
   extra["lastNotification"] = s.stats.last_notification_ms;
   extra["lastSuccess"] = s.stats.last_success_ms;
   extra["lastFailure"] = s.stats.last_failure_ms;
+  extra["lastFailureReason"] = s.stats.last_failure_reason;
   o["urbis"] = std::move(extra);
   return model::to_json(o);
 }
@@ -526,6 +528,9 @@ Result<Subscription> subscription_from_stored(std::string_view text) {
   s->stats.last_notification_ms = num("lastNotification");
   s->stats.last_success_ms = num("lastSuccess");
   s->stats.last_failure_ms = num("lastFailure");
+  if (const json::value* r = x.if_contains("lastFailureReason"); r && r->is_string()) {
+    s->stats.last_failure_reason = std::string(r->get_string());
+  }
   return s;
 }
 

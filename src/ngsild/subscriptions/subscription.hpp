@@ -85,6 +85,10 @@ struct SubscriptionStats {
   int64_t last_notification_ms = 0;
   int64_t last_success_ms = 0;
   int64_t last_failure_ms = 0;
+  // Why the last failed attempt failed ("connection refused", "HTTP 500",
+  // "TLS handshake with host:port: certificate verify failed: ..."), shown as
+  // notification.lastFailureReason (as Orion does; NGSI-LD has no member for it).
+  std::string last_failure_reason;
   bool operator==(const SubscriptionStats&) const = default;
 };
 

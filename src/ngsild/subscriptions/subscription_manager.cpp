@@ -476,6 +476,7 @@ void SubscriptionManager::report(const DeliveryReport& r) {
   } else {
     ++st.times_failed;
     st.last_failure_ms = r.at_ms;
+    st.last_failure_reason = r.error;
   }
   en->dirty = true;
 }

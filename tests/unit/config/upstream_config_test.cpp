@@ -54,11 +54,10 @@ TEST(ConfigUpstream, EachErrorNamesLineAndKey) {
     std::string expected;
   };
   const Case cases[] = {
-      {"[[devices.upstream]]\nurl = \"mqtts://cs:8883\"\n",
-       "t.toml:2: devices.upstream.url: TLS to an upstream broker is not supported yet; use mqtt://host:port, got "
-       "\"mqtts://cs:8883\""},
+      {"[[devices.upstream]]\nurl = \"tcp://cs:1883\"\n",
+       "t.toml:2: devices.upstream.url: expected mqtt://host[:port] or mqtts://host[:port], got \"tcp://cs:1883\""},
       {"[[devices.upstream]]\nurl = \"cs:1883\"\n",
-       "t.toml:2: devices.upstream.url: expected mqtt://host[:port], got \"cs:1883\""},
+       "t.toml:2: devices.upstream.url: expected mqtt://host[:port] or mqtts://host[:port], got \"cs:1883\""},
       {"[[devices.upstream]]\nurl = \"mqtt://cs:0\"\n",
        "t.toml:2: devices.upstream.url: the port must be a number from 1 to 65535, got \"mqtt://cs:0\""},
       {"\n[[devices.upstream]]\nusername = \"u\"\n",
@@ -91,6 +90,7 @@ TEST(ConfigUpstream, MqttUrlForms) {
     const char* url;
     const char* host;  // nullptr: refused
     uint16_t port;
+    bool tls = false;
   };
   const Case cases[] = {
       {"mqtt://127.0.0.1:1883", "127.0.0.1", 1883},
@@ -107,7 +107,12 @@ TEST(ConfigUpstream, MqttUrlForms) {
       {"mqtt://host/path", nullptr, 0},
       {"mqtt://[::1", nullptr, 0},
       {"tcp://host", nullptr, 0},
-      {"mqtts://host", nullptr, 0},
+      {"mqtts://host", "host", 8883, true},
+      {"ssl://127.0.0.1:18883", "127.0.0.1", 18883, true},
+      {"mqtts://[::1]", "::1", 8883, true},
+      {"mqtts://user:pw@host", nullptr, 0},
+      {"mqtts://", nullptr, 0},
+      {"ssl:/host", nullptr, 0},
   };
   for (const Case& c : cases) {
     auto r = parse_mqtt_url(c.url);
@@ -118,6 +123,7 @@ TEST(ConfigUpstream, MqttUrlForms) {
     ASSERT_TRUE(r.ok()) << c.url << ": " << r.status().message();
     EXPECT_EQ(r->host, c.host) << c.url;
     EXPECT_EQ(r->port, c.port) << c.url;
+    EXPECT_EQ(r->tls, c.tls) << c.url;
   }
 }
 

@@ -1,4 +1,6 @@
-// mqtt::Client and `urbis bench mqtt` against a real Mosquitto broker.
+// mqtt::Client and `urbis bench mqtt` against a real Mosquitto broker, over
+// TCP and (MosquittoTlsTest) TLS with throwaway certificates made by the
+// `openssl` command.
 //
 // Each test starts its own /usr/sbin/mosquitto on a free 127.0.0.1 port and
 // kills it by PID at teardown; the tests are skipped when Mosquitto is not
@@ -9,6 +11,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
@@ -23,12 +26,16 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "app/bench_mqtt.hpp"
 #include "mqtt/client/client.hpp"
+#include "net/tls_context.hpp"
+#include "testutil/temp_dir.hpp"
 
 extern char** environ;
 
@@ -76,7 +83,8 @@ class MosquittoTest : public ::testing::Test {
         // Unbounded per-client queue: with Mosquitto's default of 1000 a
         // max-rate QoS 1 run can see the broker drop messages, which would
         // hide whether the client itself loses any.
-        << "max_queued_messages 0\n";
+        << "max_queued_messages 0\n"
+        << extra_conf();
     }
     const std::string log = dir_ + "/mosquitto.log";
     posix_spawn_file_actions_t fa;
@@ -90,6 +98,9 @@ class MosquittoTest : public ::testing::Test {
     for (int i = 0; i < 100 && !port_open(port_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     ASSERT_TRUE(port_open(port_)) << "mosquitto did not start listening on " << port_;
   }
+
+  // More mosquitto.conf lines (e.g. a TLS listener).
+  virtual std::string extra_conf() { return {}; }
 
   void TearDown() override {
     if (pid_ > 0) {
@@ -105,20 +116,31 @@ class MosquittoTest : public ::testing::Test {
     auto deadline = std::chrono::steady_clock::now() + limit;
     while (!done()) {
       if (std::chrono::steady_clock::now() > deadline) return false;
+      // A previous wait may have run the context out of work, which stops it.
+      if (io_.stopped()) io_.restart();
       io_.run_one_for(std::chrono::milliseconds(50));
     }
     return true;
   }
 
-  // Connects a new client and waits for the CONNACK.
-  std::shared_ptr<Client> connect(std::string id, Version v, ClientOptions o = {}) {
+  // Starts connecting a new client and waits for the outcome.
+  std::pair<std::shared_ptr<Client>, Result<Connack>> try_connect(std::string id, Version v, ClientOptions o = {},
+                                                                   uint16_t port = 0,
+                                                                   const std::string& host = "127.0.0.1") {
     auto c = Client::create(io_.get_executor());
     o.client_id = std::move(id);
     o.version = v;
     std::optional<Result<Connack>> got;
-    c->connect("127.0.0.1", port_, o, [&](Result<Connack> r) { got.emplace(std::move(r)); });
+    c->connect(host, port ? port : port_, o, [&](Result<Connack> r) { got.emplace(std::move(r)); });
     EXPECT_TRUE(run_until([&] { return got.has_value(); }));
-    EXPECT_TRUE(got && got->ok()) << (got ? got->status().message() : "no CONNACK");
+    if (!got) return {c, Status(Code::kInternal, "no CONNACK")};
+    return {c, std::move(*got)};
+  }
+
+  // Connects a new client and waits for the CONNACK.
+  std::shared_ptr<Client> connect(std::string id, Version v, ClientOptions o = {}, uint16_t port = 0) {
+    auto [c, got] = try_connect(std::move(id), v, std::move(o), port);
+    EXPECT_TRUE(got.ok()) << got.status().message();
     return c;
   }
 
@@ -383,6 +405,157 @@ TEST_P(MosquittoVersionTest, DeferredQos2IsDeliveredOnceAndRedeliveredWhenNotAck
 
 INSTANTIATE_TEST_SUITE_P(Versions, MosquittoVersionTest, ::testing::Values(Version::v311, Version::v5),
                          [](const auto& info) { return info.param == Version::v5 ? "v5" : "v311"; });
+
+// ------------------------------------------------------------------ TLS
+
+// A CA, a server certificate for IP 127.0.0.1 signed by it, and an unrelated
+// CA; made once for the suite.
+class TestPki {
+ public:
+  TestPki() {
+    if (dir_.path().empty()) return;
+    const std::string key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    std::ofstream(dir_.file("san.ext")) << "subjectAltName=IP:127.0.0.1\n";
+    ok_ = run("openssl req -x509 " + key + " -keyout ca.key -out ca.crt -subj /CN=UrbisTestCA -days 2") &&
+          run("openssl req -x509 " + key + " -keyout other.key -out other.crt -subj /CN=OtherCA -days 2") &&
+          run("openssl req " + key + " -keyout server.key -out server.csr -subj /CN=broker") &&
+          run("openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -extfile san.ext "
+              "-out server.crt -days 2");
+  }
+  bool ok() const { return ok_; }
+  std::string file(const std::string& name) const { return dir_.file(name); }
+
+ private:
+  bool run(const std::string& cmd) {
+    return std::system(("cd '" + dir_.path() + "' && " + cmd + " >/dev/null 2>&1").c_str()) == 0;
+  }
+  testutil::TempDir dir_{"urbis-client-tls"};
+  bool ok_ = false;
+};
+
+class MosquittoTlsTest : public MosquittoTest {
+ protected:
+  static void SetUpTestSuite() { pki_ = new TestPki(); }
+  static void TearDownTestSuite() {
+    delete pki_;
+    pki_ = nullptr;
+  }
+  void SetUp() override {
+    if (!pki_->ok()) GTEST_SKIP() << "openssl could not make test certificates";
+    tls_port_ = free_port();
+    MosquittoTest::SetUp();
+    if (IsSkipped()) return;
+    for (int i = 0; i < 100 && !port_open(tls_port_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_TRUE(port_open(tls_port_)) << "mosquitto did not start its TLS listener on " << tls_port_;
+  }
+  std::string extra_conf() override {
+    // Started as root, mosquitto would drop to user "mosquitto", who cannot
+    // read the key in our private temp dir.
+    const passwd* me = ::getpwuid(::getuid());
+    return "listener " + std::to_string(tls_port_) + " 127.0.0.1\ncertfile " + pki_->file("server.crt") +
+           "\nkeyfile " + pki_->file("server.key") + "\n" + (me ? "user " + std::string(me->pw_name) + "\n" : "");
+  }
+
+  // Client options for the TLS listener, trusting `ca_file` ("" = system CAs only).
+  static ClientOptions tls_options(const std::string& ca_file, bool verify = true) {
+    auto ctx = net::make_client_tls_context(net::ClientTlsOptions{ca_file, verify});
+    EXPECT_TRUE(ctx.ok()) << ctx.status().message();
+    ClientOptions o;
+    if (ctx.ok()) o.tls = *ctx;
+    return o;
+  }
+
+  static inline TestPki* pki_ = nullptr;
+  uint16_t tls_port_ = 0;
+};
+
+class MosquittoTlsVersionTest : public MosquittoTlsTest, public ::testing::WithParamInterface<Version> {};
+
+TEST_P(MosquittoTlsVersionTest, PublishesAndReceivesOverTlsWithATrustedCa) {
+  auto sub = connect("tls-sub", GetParam(), tls_options(pki_->file("ca.crt")), tls_port_);
+  ASSERT_TRUE(sub->connected());
+  std::vector<Publish> got;
+  sub->on_message([&](const Publish& p) { got.push_back(p); });
+  subscribe(*sub, "secure/#", 2);
+  // A plain TCP publisher on the same broker, and a TLS one.
+  auto plain = connect("plain-pub", GetParam());
+  auto pub = connect("tls-pub", GetParam(), tls_options(pki_->file("ca.crt")), tls_port_);
+  int acked = 0;
+  for (uint8_t qos = 0; qos <= 2; ++qos) {
+    pub->publish("secure/" + std::to_string(qos), std::string(100000, static_cast<char>('a' + qos)), qos, false, {},
+                 [&](const Status& s, uint8_t) {
+                   EXPECT_TRUE(s.ok()) << s.message();
+                   ++acked;
+                 });
+  }
+  plain->publish("secure/plain", "from tcp", 1, false, {}, [&](const Status& s, uint8_t) {
+    EXPECT_TRUE(s.ok()) << s.message();
+    ++acked;
+  });
+  ASSERT_TRUE(run_until([&] { return acked == 4 && got.size() == 4; }));
+  std::map<std::string, std::string> by_topic;
+  for (const Publish& p : got) by_topic[p.topic] = p.payload;
+  for (uint8_t qos = 0; qos <= 2; ++qos) {
+    EXPECT_EQ(by_topic["secure/" + std::to_string(qos)], std::string(100000, static_cast<char>('a' + qos)));
+  }
+  EXPECT_EQ(by_topic["secure/plain"], "from tcp");
+
+  std::optional<Status> closed;
+  pub->on_close([&](const Status& s) { closed = s; });
+  bool disconnected = false;
+  pub->disconnect(rc::kSuccess, [&] { disconnected = true; });
+  ASSERT_TRUE(run_until([&] { return disconnected && closed.has_value(); }));
+  EXPECT_TRUE(closed->ok()) << closed->message();
+}
+
+INSTANTIATE_TEST_SUITE_P(Versions, MosquittoTlsVersionTest, ::testing::Values(Version::v311, Version::v5),
+                         [](const auto& info) { return info.param == Version::v5 ? "v5" : "v311"; });
+
+TEST_F(MosquittoTlsTest, AServerCertificateFromAnUntrustedCaIsRefusedWithTheReason) {
+  for (const std::string& ca : {std::string(), pki_->file("other.crt")}) {
+    auto [c, got] = try_connect("untrusted", Version::v5, tls_options(ca), tls_port_);
+    ASSERT_FALSE(got.ok()) << "connected trusting '" << ca << "'";
+    EXPECT_EQ(got.status().code(), Code::kUnavailable);
+    const std::string m = got.status().message();
+    EXPECT_NE(m.find("TLS handshake with 127.0.0.1:" + std::to_string(tls_port_)), std::string::npos) << m;
+    EXPECT_NE(m.find("certificate verify failed: unable to get local issuer certificate"), std::string::npos) << m;
+    EXPECT_FALSE(c->connected());
+  }
+}
+
+TEST_F(MosquittoTlsTest, ACertificateForAnotherHostIsRefused) {
+  // The certificate names IP 127.0.0.1 only; "localhost" reaches the same
+  // broker but is not a name the certificate carries.
+  auto [c, got] = try_connect("wrong-name", Version::v5, tls_options(pki_->file("ca.crt")), tls_port_, "localhost");
+  ASSERT_FALSE(got.ok());
+  EXPECT_NE(got.status().message().find("certificate verify failed: hostname mismatch"), std::string::npos)
+      << got.status().message();
+}
+
+TEST_F(MosquittoTlsTest, VerificationOffAcceptsAnyCertificate) {
+  // Only tests turn verification off; this shows the switch is what refuses.
+  auto c = connect("no-verify", Version::v5, tls_options("", false), tls_port_);
+  EXPECT_TRUE(c->connected());
+}
+
+TEST_F(MosquittoTlsTest, TlsClientAgainstAPlainListenerFails) {
+  auto [c, got] = try_connect("tls-to-plain", Version::v5, tls_options(pki_->file("ca.crt")), port_);
+  ASSERT_FALSE(got.ok());
+  EXPECT_NE(got.status().message().find("TLS handshake"), std::string::npos) << got.status().message();
+}
+
+TEST(ClientTlsContext, CaFileErrorsNameTheFile) {
+  auto missing = net::make_client_tls_context(net::ClientTlsOptions{"/nonexistent/ca.pem"});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("ca_file '/nonexistent/ca.pem'"), std::string::npos);
+  EXPECT_FALSE(net::check_client_tls_options(net::ClientTlsOptions{"/nonexistent/ca.pem"}).ok());
+  testutil::TempDir dir;
+  std::ofstream(dir.file("junk.pem")) << "not a certificate\n";
+  auto junk = net::make_client_tls_context(net::ClientTlsOptions{dir.file("junk.pem")});
+  ASSERT_FALSE(junk.ok());
+  EXPECT_NE(junk.status().message().find("junk.pem"), std::string::npos) << junk.status().message();
+  EXPECT_TRUE(net::check_client_tls_options(net::ClientTlsOptions{}).ok());
+}
 
 TEST_F(MosquittoTest, ConnectToAClosedPortFails) {
   auto c = Client::create(io_.get_executor());
