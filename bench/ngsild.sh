@@ -11,6 +11,7 @@
 #
 # Builds nothing: expects build/urbis (or $URBIS).
 # Usage: bench/ngsild.sh [--duration S] [--entities N] [--connections C] [--batch B]
+#                        [--only "patch upsert get query"]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 URBIS=${URBIS:-build/urbis}
@@ -18,12 +19,14 @@ DURATION=10
 ENTITIES=100000
 CONNECTIONS=32
 BATCH=100
+ONLY="patch upsert get query"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --duration) DURATION="$2"; shift 2 ;;
     --entities) ENTITIES="$2"; shift 2 ;;
     --connections) CONNECTIONS="$2"; shift 2 ;;
     --batch) BATCH="$2"; shift 2 ;;
+    --only) ONLY="$2"; shift 2 ;;
     -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -76,7 +79,10 @@ print("%-7s %10.0f %s   p50 %.2f ms  p99 %.2f ms  max %.1f ms  non-2xx %d  socke
 PY
 }
 echo "wrk: $CONNECTIONS connections, ${DURATION}s each, $ENTITIES entities"
-run patch patch 2
-run upsert upsert 2
-run get get 2
-run query query 2 4
+for op in $ONLY; do
+  case "$op" in
+    query) run query query 2 4 ;;
+    patch|upsert|get) run "$op" "$op" 2 ;;
+    *) echo "unknown operation $op" >&2; exit 2 ;;
+  esac
+done

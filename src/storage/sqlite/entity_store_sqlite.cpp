@@ -107,6 +107,7 @@ Result<std::unique_ptr<SqliteEntityStore>> SqliteEntityStore::open(const std::st
   Result<Database> db = Database::open(path, dbo);
   if (!db.ok()) return db.status();
   if (Status s = db->migrate(kMigrations); !s.ok()) return s;
+  if (Status s = db->exec(fmt::format("PRAGMA cache_size = -{}", options.cache_kib)); !s.ok()) return s;
   const WriterOptions wo = options.writer;
   std::unique_ptr<SqliteEntityStore> store(new SqliteEntityStore(bus, std::move(options)));
   if (path != ":memory:") {

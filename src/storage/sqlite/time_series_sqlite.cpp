@@ -298,13 +298,9 @@ Result<std::unique_ptr<SqliteTimeSeriesStore>> SqliteTimeSeriesStore::open(const
   if (Status s = ts::upgrade_minute_rollups(*db); !s.ok()) return s;
   // Ingest touches a leaf page per series in ts_head and ts_idempotency on
   // every commit; SQLite's default 2 MB page cache then re-reads them from the
-  // OS on every batch. A larger cache and less frequent checkpoints (the WAL
-  // may grow to ~64 MB between them) keep the writer off the read path.
-  if (Status s = db->exec(fmt::format("PRAGMA cache_size = -{}; PRAGMA wal_autocheckpoint = {}",
-                                      options.cache_kib, options.wal_autocheckpoint_pages));
-      !s.ok()) {
-    return s;
-  }
+  // OS on every batch. A larger cache keeps the writer off the read path, and
+  // checkpoints run beside it (writer.hpp, "Checkpoints").
+  if (Status s = db->exec(fmt::format("PRAGMA cache_size = -{}", options.cache_kib)); !s.ok()) return s;
   std::unique_ptr<SqliteTimeSeriesStore> store(new SqliteTimeSeriesStore(path, options));
   // Any rollback, including SQLite's own after a full disk, invalidates the cache.
   sqlite3_rollback_hook(

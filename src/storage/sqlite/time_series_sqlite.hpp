@@ -40,8 +40,11 @@ struct TimeSeriesOptions {
   // Durability of each group commit: NORMAL survives kill -9, FULL also
   // survives power loss (one fsync per commit). See db.hpp.
   Synchronous synchronous = Synchronous::kNormal;
-  // Queue and batch limits of the writer thread. Each append() is one item.
-  WriterOptions writer;
+  // Queue and batch limits of the writer thread (each append() is one item),
+  // and the WAL size that starts a background checkpoint: 64 MiB, so the
+  // head pages of active series, rewritten on every commit, are copied into
+  // the database once per checkpoint rather than once per commit.
+  WriterOptions writer = {.checkpoint_pages = 16384};
   // How long raw points (and idempotency keys) and 1-minute / 1-hour rollups
   // are kept; 0 = forever. Defaults: 30 days, 1 year, forever.
   tsdb::RetentionOptions retention;
@@ -52,8 +55,6 @@ struct TimeSeriesOptions {
   // Page cache of the write connection, KiB (PRAGMA cache_size). Ingest
   // rewrites a page per active series per commit; keep that set in memory.
   int cache_kib = 65536;
-  // WAL pages between automatic checkpoints (PRAGMA wal_autocheckpoint).
-  int wal_autocheckpoint_pages = 16384;
   // How often the store enforces retention by itself (from a background
   // thread); 0 = only when enforce_retention() is called.
   std::chrono::milliseconds retention_interval{std::chrono::hours(1)};

@@ -1,5 +1,6 @@
 #include "storage/sqlite/writer.hpp"
 
+#include <atomic>
 #include <exception>
 #include <future>
 #include <utility>
@@ -31,8 +32,85 @@ Status end_check(Database& db, Status s) {
 
 }  // namespace
 
-SqliteWriter::SqliteWriter(Database db, WriterOptions options)
-    : options_(options), db_(std::move(db)), thread_([this] { run(); }) {}
+// The background half of "Checkpoints" (writer.hpp). The writer thread only
+// touches the atomics; the thread owns its connection.
+struct SqliteWriter::Checkpointer {
+  Database db;
+  std::mutex mu;
+  std::condition_variable wake;  // requested or stopping
+  std::condition_variable idle;  // a pass ended
+  bool requested = false;        // guarded by mu
+  bool running = false;          // guarded by mu
+  bool stopping = false;         // guarded by mu
+  std::atomic<bool> finished{false};  // a pass is done: the writer may finish the job
+  std::atomic<uint64_t> passes{0};
+  std::thread thread;
+
+  explicit Checkpointer(Database d) : db(std::move(d)), thread([this] { loop(); }) {}
+  ~Checkpointer() {
+    {
+      std::lock_guard lock(mu);
+      stopping = true;
+    }
+    wake.notify_all();
+    thread.join();
+  }
+  void request() {
+    {
+      std::lock_guard lock(mu);
+      if (requested || running) return;
+      requested = true;
+    }
+    wake.notify_one();
+  }
+  // Back-pressure: the writer waits for the pass in progress, if any.
+  void wait_idle() {
+    std::unique_lock lock(mu);
+    idle.wait(lock, [this] { return !requested && !running; });
+  }
+  void loop() {
+    for (;;) {
+      {
+        std::unique_lock lock(mu);
+        wake.wait(lock, [this] { return requested || stopping; });
+        if (stopping) return;
+        requested = false;
+        running = true;
+      }
+      const int rc = sqlite3_wal_checkpoint_v2(db.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      ++passes;
+      // Done: what the writer appended meanwhile is left for its tail pass.
+      // SQLITE_BUSY: the writer's own checkpoint was running; the next
+      // threshold crossing asks again.
+      if (rc == SQLITE_OK) finished = true;
+      if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+        ULOG_WARN("sqlite checkpoint of {}: {}", db.path(), sqlite3_errmsg(db.handle()));
+      }
+      {
+        std::lock_guard lock(mu);
+        running = false;
+      }
+      idle.notify_all();
+    }
+  }
+};
+
+SqliteWriter::SqliteWriter(Database db, WriterOptions options) : options_(options), db_(std::move(db)) {
+  if (options_.checkpoint_pages > 0 && db_.path() != ":memory:" && !db_.path().empty()) {
+    DatabaseOptions o;
+    o.create = false;
+    Result<Database> second = Database::open(db_.path(), o);
+    if (second.ok()) {
+      checkpointer_ = std::make_unique<Checkpointer>(std::move(second).value());
+      // Replaces SQLite's automatic checkpoint (itself a WAL hook).
+      sqlite3_wal_hook(db_.handle(), &SqliteWriter::on_wal_commit, this);
+    } else {
+      ULOG_WARN("sqlite writer for {}: no checkpoint connection ({}); checkpoints stay on the writer thread",
+                db_.path(), second.status().message());
+    }
+  }
+  thread_ = std::thread([this] { run(); });
+}
 
 SqliteWriter::~SqliteWriter() {
   {
@@ -41,6 +119,36 @@ SqliteWriter::~SqliteWriter() {
   }
   not_empty_.notify_all();
   thread_.join();  // run() drains the queue before returning
+  // The checkpoint connection closes first; closing the writer's (the last
+  // connection) then checkpoints the rest and removes the WAL, as SQLite does.
+  checkpointer_.reset();
+}
+
+int SqliteWriter::on_wal_commit(void* self, sqlite3* db, const char* /*schema*/, int wal_pages) {
+  auto* w = static_cast<SqliteWriter*>(self);
+  Checkpointer& c = *w->checkpointer_;
+  const int threshold = w->options_.checkpoint_pages;
+  bool inline_pass = false;
+  if (wal_pages >= threshold * 8) {
+    // The checkpoint thread cannot keep up (slow disk): wait for its pass,
+    // then copy the rest here, which bounds the WAL.
+    c.wait_idle();
+    inline_pass = true;
+  } else if (c.finished.exchange(false)) {
+    inline_pass = true;  // the tail: only pages written since the background pass
+  } else if (wal_pages >= threshold) {
+    c.request();
+  }
+  if (inline_pass) {
+    c.finished = false;
+    const int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+      ULOG_WARN("sqlite checkpoint of {}: {}", w->db_.path(), sqlite3_errmsg(db));
+    }
+    std::lock_guard lock(w->mu_);
+    ++w->stats_.checkpoints_inline;
+  }
+  return SQLITE_OK;
 }
 
 void SqliteWriter::submit(Work work, Done done) {
@@ -80,7 +188,9 @@ Status SqliteWriter::health() const {
 
 WriterStats SqliteWriter::stats() const {
   std::lock_guard lock(mu_);
-  return stats_;
+  WriterStats s = stats_;
+  if (checkpointer_) s.checkpoints_background = checkpointer_->passes.load();
+  return s;
 }
 
 void SqliteWriter::run() {

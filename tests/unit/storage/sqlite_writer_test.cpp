@@ -12,6 +12,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace urbis::storage::sqlite {
@@ -282,6 +283,76 @@ TEST_F(SqliteWriterTest, ManyProducersLoseNothing) {
   for (auto& t : producers) t.join();
   ASSERT_TRUE(w->flush().ok());
   EXPECT_EQ(ok_callbacks.load(), 1000);
+  EXPECT_EQ(committed_values().size(), 1000u);
+}
+
+// Checkpoints run beside the writer and the WAL starts over under steady
+// writes, so it stays near the threshold instead of growing without bound.
+class SqliteWriterCheckpointTest : public SqliteWriterTest {
+ protected:
+  static SqliteWriter::Work insert_blob(int64_t v) {
+    return [v](Database& db) -> Status {
+      Result<Statement*> st = db.cached("INSERT INTO t(v, b) VALUES(?1, ?2)");
+      if (!st.ok()) return st.status();
+      if (Status s = (*st)->bind(1, v); !s.ok()) return s;
+      if (Status s = (*st)->bind_blob(2, std::string(2000, 'x')); !s.ok()) return s;
+      return (*st)->run();
+    };
+  }
+  uintmax_t wal_bytes() const {
+    std::error_code ec;
+    uintmax_t n = std::filesystem::file_size(path_ + "-wal", ec);
+    return ec ? 0 : n;
+  }
+};
+
+TEST_F(SqliteWriterCheckpointTest, WalStaysBoundedUnderSteadyWrites) {
+  WriterOptions o;
+  o.checkpoint_pages = 16;
+  auto w = make_writer(o);
+  constexpr int kRows = 3000;  // ~6 MB of rows: an unchecked WAL would hold all of it
+  for (int i = 0; i < kRows; ++i) {
+    w->submit(insert_blob(i));
+    if (i % 10 == 9) ASSERT_TRUE(w->flush().ok());
+  }
+  ASSERT_TRUE(w->flush().ok());
+  const WriterStats st = w->stats();
+  EXPECT_GT(st.checkpoints_inline, 0u);
+  // The hard bound is 8 x 16 pages plus one batch; allow the batch generously.
+  EXPECT_LT(wal_bytes(), uintmax_t{(8 * 16 + 64) * 4200}) << "background passes " << st.checkpoints_background;
+  std::vector<int64_t> rows = committed_values();
+  ASSERT_EQ(rows.size(), size_t{kRows});
+  for (int i = 0; i < kRows; ++i) ASSERT_EQ(rows[i], i);
+}
+
+TEST_F(SqliteWriterCheckpointTest, BackgroundPassesRunAndNothingIsLostAcrossReopen) {
+  WriterOptions o;
+  o.checkpoint_pages = 32;
+  {
+    auto w = make_writer(o);
+    for (int i = 0; i < 2000; ++i) {
+      w->submit(insert_blob(i));
+      if (i % 50 == 49) {
+        ASSERT_TRUE(w->flush().ok());
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));  // room for the checkpoint thread
+      }
+    }
+    ASSERT_TRUE(w->flush().ok());
+    EXPECT_GT(w->stats().checkpoints_background, 0u);
+  }
+  // The writer is gone: the last connection closed, checkpointed and removed the WAL.
+  EXPECT_EQ(wal_bytes(), 0u);
+  EXPECT_EQ(committed_values().size(), 2000u);
+}
+
+TEST_F(SqliteWriterCheckpointTest, ZeroKeepsSqlitesOwnCheckpoint) {
+  WriterOptions o;
+  o.checkpoint_pages = 0;
+  auto w = make_writer(o);
+  for (int i = 0; i < 1000; ++i) w->submit(insert_blob(i));
+  ASSERT_TRUE(w->flush().ok());
+  EXPECT_EQ(w->stats().checkpoints_background, 0u);
+  EXPECT_EQ(w->stats().checkpoints_inline, 0u);
   EXPECT_EQ(committed_values().size(), 1000u);
 }
 
