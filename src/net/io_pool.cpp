@@ -1,6 +1,7 @@
 #include "net/io_pool.hpp"
 
 #include "common/log.hpp"
+#include "common/thread_name.hpp"
 
 namespace urbis::net {
 
@@ -28,6 +29,7 @@ void IoPool::start() {
   for (size_t i = 0; i < contexts_.size(); ++i) {
     threads_.emplace_back([this, i] {
       tls_index = static_cast<int>(i);
+      set_thread_name("urbis-io-" + std::to_string(i));
       for (;;) {
         try {
           contexts_[i]->run();

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "common/log.hpp"
+#include "common/thread_name.hpp"
 #include "mqtt/codec/topic_match.hpp"
 
 namespace urbis::devices {
@@ -76,6 +77,7 @@ void CommandService::wake() {
 }
 
 void CommandService::run() {
+  set_thread_name("dev-commands");
   for (;;) {
     {
       std::unique_lock lock(wake_mu_);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/log.hpp"
+#include "common/thread_name.hpp"
 
 namespace urbis::devices {
 
@@ -20,6 +21,7 @@ DeviceRegistry::DeviceRegistry(DeviceStore& store, const Clock& clock, RegistryO
     : store_(store), clock_(clock), options_(options), last_activity_send_(clock.now()) {
   if (!options_.background_flush) return;
   flusher_ = std::thread([this] {
+    set_thread_name("dev-activity");
     std::unique_lock lock(stop_mu_);
     while (!stop_cv_.wait_for(lock, options_.activity_flush_interval, [this] { return stopping_; })) {
       lock.unlock();

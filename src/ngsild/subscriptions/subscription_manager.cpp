@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "common/log.hpp"
+#include "common/thread_name.hpp"
 #include "model/entity_json.hpp"
 #include "model/json_format.hpp"
 #include "ngsild/subscriptions/notification.hpp"
@@ -197,6 +198,7 @@ void SubscriptionManager::on_event(const model::ChangeEvent& e) {
 }
 
 void SubscriptionManager::run() {
+  set_thread_name("ngsild-match");
   auto next_save = std::chrono::steady_clock::now() + options_.save_interval;
   std::unique_lock lock(qmu_);
   while (true) {

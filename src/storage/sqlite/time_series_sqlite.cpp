@@ -90,6 +90,7 @@
 #include <utility>
 
 #include "common/log.hpp"
+#include "common/thread_name.hpp"
 #include "storage/sqlite/ts_internal.hpp"
 
 namespace urbis::storage::sqlite {
@@ -324,6 +325,7 @@ SqliteTimeSeriesStore::~SqliteTimeSeriesStore() {
 }
 
 void SqliteTimeSeriesStore::retention_loop() {
+  set_thread_name("ts-retention");
   SystemClock system;
   const Clock& clock = options_.clock != nullptr ? *options_.clock : system;
   std::unique_lock lock(retention_mu_);

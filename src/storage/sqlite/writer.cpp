@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/log.hpp"
+#include "common/thread_name.hpp"
 
 namespace urbis::storage::sqlite {
 
@@ -43,10 +44,11 @@ struct SqliteWriter::Checkpointer {
   bool running = false;          // guarded by mu
   bool stopping = false;         // guarded by mu
   std::atomic<bool> finished{false};  // a pass is done: the writer may finish the job
-  std::atomic<uint64_t> passes{0};
+  std::atomic<uint64_t>& passes;  // the writer's count
   std::thread thread;
 
-  explicit Checkpointer(Database d) : db(std::move(d)), thread([this] { loop(); }) {}
+  Checkpointer(Database d, std::atomic<uint64_t>& counter)
+      : db(std::move(d)), passes(counter), thread([this] { loop(); }) {}
   ~Checkpointer() {
     {
       std::lock_guard lock(mu);
@@ -69,6 +71,7 @@ struct SqliteWriter::Checkpointer {
     idle.wait(lock, [this] { return !requested && !running; });
   }
   void loop() {
+    set_thread_name(db_thread_name("ckpt:", db.path()));
     for (;;) {
       {
         std::unique_lock lock(mu);
@@ -97,17 +100,10 @@ struct SqliteWriter::Checkpointer {
 
 SqliteWriter::SqliteWriter(Database db, WriterOptions options) : options_(options), db_(std::move(db)) {
   if (options_.checkpoint_pages > 0 && db_.path() != ":memory:" && !db_.path().empty()) {
-    DatabaseOptions o;
-    o.create = false;
-    Result<Database> second = Database::open(db_.path(), o);
-    if (second.ok()) {
-      checkpointer_ = std::make_unique<Checkpointer>(std::move(second).value());
-      // Replaces SQLite's automatic checkpoint (itself a WAL hook).
-      sqlite3_wal_hook(db_.handle(), &SqliteWriter::on_wal_commit, this);
-    } else {
-      ULOG_WARN("sqlite writer for {}: no checkpoint connection ({}); checkpoints stay on the writer thread",
-                db_.path(), second.status().message());
-    }
+    // Replaces SQLite's automatic checkpoint (itself a WAL hook). The thread
+    // and its connection start when the WAL first reaches the threshold: a
+    // store that is rarely written never pays for them.
+    sqlite3_wal_hook(db_.handle(), &SqliteWriter::on_wal_commit, this);
   }
   thread_ = std::thread([this] { run(); });
 }
@@ -126,8 +122,22 @@ SqliteWriter::~SqliteWriter() {
 
 int SqliteWriter::on_wal_commit(void* self, sqlite3* db, const char* /*schema*/, int wal_pages) {
   auto* w = static_cast<SqliteWriter*>(self);
-  Checkpointer& c = *w->checkpointer_;
   const int threshold = w->options_.checkpoint_pages;
+  if (!w->checkpointer_) {
+    if (wal_pages < threshold) return SQLITE_OK;
+    DatabaseOptions o;
+    o.create = false;
+    Result<Database> second = Database::open(w->db_.path(), o);
+    if (!second.ok()) {
+      // Checkpoint here, as SQLite would have; try the thread again next time.
+      ULOG_WARN("sqlite writer for {}: no checkpoint connection ({}); checkpointing on the writer thread",
+                w->db_.path(), second.status().message());
+      (void)sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      return SQLITE_OK;
+    }
+    w->checkpointer_ = std::make_unique<Checkpointer>(std::move(second).value(), w->checkpoint_passes_);
+  }
+  Checkpointer& c = *w->checkpointer_;
   bool inline_pass = false;
   if (wal_pages >= threshold * 8) {
     // The checkpoint thread cannot keep up (slow disk): wait for its pass,
@@ -189,11 +199,12 @@ Status SqliteWriter::health() const {
 WriterStats SqliteWriter::stats() const {
   std::lock_guard lock(mu_);
   WriterStats s = stats_;
-  if (checkpointer_) s.checkpoints_background = checkpointer_->passes.load();
+  s.checkpoints_background = checkpoint_passes_.load();
   return s;
 }
 
 void SqliteWriter::run() {
+  set_thread_name(db_thread_name("sql:", db_.path()));
   for (;;) {
     std::deque<Item> batch;
     {

@@ -62,6 +62,7 @@
 // destructor is a caller bug.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -159,9 +160,11 @@ class SqliteWriter {
   Status failure_since_flush_;  // first item error since the last flush() returned
   WriterStats stats_;
 
-  // The checkpoint thread and its connection (null when not used).
+  // The checkpoint thread and its connection (null until first needed; then
+  // touched only by the writer thread, and by the destructor after it).
   struct Checkpointer;
   std::unique_ptr<Checkpointer> checkpointer_;
+  std::atomic<uint64_t> checkpoint_passes_{0};
   // WAL hook (writer thread, after each commit): starts or finishes checkpoints.
   static int on_wal_commit(void* self, sqlite3* db, const char* schema, int wal_pages);
 
