@@ -11,7 +11,7 @@
 #
 # Builds nothing: expects build/urbis (or $URBIS).
 # Usage: bench/ngsild.sh [--duration S] [--entities N] [--connections C] [--batch B]
-#                        [--only "patch upsert get query"]
+#                        [--only "patch upsert get query"] [--allocator system|jemalloc]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 URBIS=${URBIS:-build/urbis}
@@ -20,6 +20,7 @@ ENTITIES=100000
 CONNECTIONS=32
 BATCH=100
 ONLY="patch upsert get query"
+ALLOCATOR=system
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --duration) DURATION="$2"; shift 2 ;;
@@ -27,7 +28,8 @@ while [[ $# -gt 0 ]]; do
     --connections) CONNECTIONS="$2"; shift 2 ;;
     --batch) BATCH="$2"; shift 2 ;;
     --only) ONLY="$2"; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    --allocator) ALLOCATOR="$2"; shift 2 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -43,7 +45,7 @@ wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/n
 
 mqtt=$(free_port); http=$(free_port)
 "$URBIS" serve --data "$work/data" --mqtt "127.0.0.1:$mqtt" --http "127.0.0.1:$http" --allow-anonymous \
-  --log-level warn > "$work/urbis.log" 2>&1 &
+  --allocator "$ALLOCATOR" --log-level warn > "$work/urbis.log" 2>&1 &
 pid=$!
 wait_port "$http"
 
@@ -78,7 +80,7 @@ print("%-7s %10.0f %s   p50 %.2f ms  p99 %.2f ms  max %.1f ms  non-2xx %d  socke
     name, rps * per, unit, r["p50_us"] / 1e3, r["p99_us"] / 1e3, r["max_us"] / 1e3, r["non2xx"], r["socket_errors"]))
 PY
 }
-echo "wrk: $CONNECTIONS connections, ${DURATION}s each, $ENTITIES entities"
+echo "wrk: $CONNECTIONS connections, ${DURATION}s each, $ENTITIES entities, $ALLOCATOR allocator"
 for op in $ONLY; do
   case "$op" in
     query) run query query 2 4 ;;

@@ -8,7 +8,7 @@ libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
 libssl-dev libsqlite3-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
 libgtest-dev libgmock-dev libbenchmark-dev
 clang-14 libclang-rt-14-dev
-mosquitto mosquitto-clients openssl curl wrk"
+mosquitto mosquitto-clients openssl curl wrk libjemalloc2"
 # Node.js (for the MQTT.js test peer) may come from Debian or from NodeSource,
 # which bundles npm; only ask apt for it when no node is on the PATH.
 if ! command -v npm >/dev/null 2>&1; then PKGS="$PKGS nodejs npm"; fi

@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
   serve->add_option("--mqtt", serve_flags.mqtt, "MQTT TCP listener HOST:PORT (overrides mqtt.tcp.listen)");
   serve->add_option("--http", serve_flags.http, "HTTP listener HOST:PORT (overrides http.listen)");
   serve->add_option("--threads", serve_flags.threads, "I/O threads, 0 = one per core (overrides threads)");
+  serve->add_option("--allocator", serve_flags.allocator, "system or jemalloc (overrides allocator)")
+      ->check(CLI::IsMember({"system", "jemalloc"}));
   serve->add_option("--log-level", serve_flags.log_level, "trace, debug, info, warn, error, off");
   serve->add_flag("--allow-anonymous", serve_flags.allow_anonymous,
                   "let MQTT clients connect without credentials (tests and demos)");

@@ -1,5 +1,6 @@
 #include "app/serve.hpp"
 
+#include "app/allocator.hpp"
 #include "app/downlink_publisher.hpp"
 
 #include <boost/asio/signal_set.hpp>
@@ -64,6 +65,7 @@ Result<Options> resolve_options(const ServeFlags& f) {
       return Status(st.code(), "--http: " + st.message());
   }
   if (f.threads) o.threads = *f.threads;
+  if (f.allocator) o.allocator = *f.allocator;
   if (f.log_level) o.log_level = *f.log_level;
   if (f.allow_anonymous) o.mqtt.allow_anonymous = true;
   if (auto st = validate_options(o); !st.ok()) return st;
@@ -79,8 +81,10 @@ int run_serve(const ServeFlags& flags) {
     return 2;
   }
   Options opts = std::move(*resolved);
+  // Before any thread or log sink exists: this may re-execute the process.
+  const std::string allocator = activate_allocator(opts.allocator);
   log::init(opts.log_level);
-  ULOG_INFO("urbis {} starting (data dir {})", URBIS_VERSION, opts.data_dir);
+  ULOG_INFO("urbis {} starting (data dir {}, {} allocator)", URBIS_VERSION, opts.data_dir, allocator);
   if (!opts.mqtt.allow_anonymous && opts.mqtt.users.empty()) {
     ULOG_WARN("no MQTT users are configured and anonymous access is off: only registered devices can connect. "
               "Add [[mqtt.users]] (hash with `urbis passwd`) or pass --allow-anonymous for a demo.");

@@ -12,6 +12,7 @@ struct ServeFlags {
   std::optional<std::string> mqtt;       // --mqtt HOST:PORT
   std::optional<std::string> http;       // --http HOST:PORT
   std::optional<uint32_t> threads;       // --threads
+  std::optional<std::string> allocator;  // --allocator
   std::optional<std::string> log_level;  // --log-level
   bool allow_anonymous = false;          // --allow-anonymous
 };

@@ -22,6 +22,10 @@ const KeySpec kKeys[] = {
      .target = +[](Options& o) -> auto& { return o.threads; },
      .min = 0, .max = 1024,
      .doc = "I/O threads; 0 means one per CPU core."},
+    {.key = "allocator",
+     .target = +[](Options& o) -> auto& { return o.allocator; },
+     .choices = "system|jemalloc",
+     .doc = "Memory allocator: system (smallest footprint) or jemalloc (faster under heavy writes; needs libjemalloc2)."},
 
     // ------------------------------------------------------------ [mqtt]
     {.key = "mqtt.websocket",

@@ -150,6 +150,7 @@ struct Options {
   std::string data_dir = "./data";
   std::string log_level = "info";
   uint32_t threads = 0;  // I/O threads; 0 = one per core
+  std::string allocator = "system";  // "system" or "jemalloc" (app/allocator.hpp)
   MqttOptions mqtt;
   HttpOptions http;
   IngestOptions ingest;
