@@ -57,7 +57,7 @@ struct EntityStoreOptions {
   // rewrites the leaf page holding its entity; with SQLite's default 2 MB
   // cache most of those pages are read back from the OS first (a pread per
   // write once the table outgrows the cache). Grows with use up to this.
-  int cache_kib = 32768;
+  int cache_kib = 65536;
   // Source of createdAt/modifiedAt and event times; null = the system clock.
   // Must outlive the store.
   const Clock* clock = nullptr;
