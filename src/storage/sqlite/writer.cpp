@@ -36,6 +36,8 @@ Status end_check(Database& db, Status s) {
 // The background half of "Checkpoints" (writer.hpp). The writer thread only
 // touches the atomics; the thread owns its connection.
 struct SqliteWriter::Checkpointer {
+  static constexpr int kMaxPasses = 4;
+  static constexpr int kSmallTail = 256;  // pages
   Database db;
   std::mutex mu;
   std::condition_variable wake;  // requested or stopping
@@ -80,8 +82,18 @@ struct SqliteWriter::Checkpointer {
         requested = false;
         running = true;
       }
-      const int rc = sqlite3_wal_checkpoint_v2(db.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-      ++passes;
+      // Each pass copies what the WAL held when it started; the writer keeps
+      // appending meanwhile. Passes repeat while that remainder is large, so
+      // the tail the writer copies (and fsyncs) itself stays small.
+      int rc = SQLITE_OK;
+      int before = -1;
+      for (int pass = 0; pass < kMaxPasses; ++pass) {
+        int log = 0, copied = 0;
+        rc = sqlite3_wal_checkpoint_v2(db.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+        ++passes;
+        if (rc != SQLITE_OK || (before >= 0 && log - before < kSmallTail)) break;
+        before = log;
+      }
       // Done: what the writer appended meanwhile is left for its tail pass.
       // SQLITE_BUSY: the writer's own checkpoint was running; the next
       // threshold crossing asks again.
