@@ -36,7 +36,6 @@ constexpr std::string_view kUpsert =
     "ON CONFLICT(tenant, id) DO UPDATE SET types = excluded.types, created_unix_ms = excluded.created_unix_ms, "
     "modified_unix_ms = excluded.modified_unix_ms, doc = excluded.doc";
 constexpr std::string_view kDelete = "DELETE FROM entities WHERE tenant = ?1 AND id = ?2";
-constexpr std::string_view kSelect = "SELECT doc FROM entities WHERE tenant = ?1 AND id = ?2";
 
 model::EntityParseOptions stored_form() {
   model::EntityParseOptions o;
@@ -113,6 +112,10 @@ Result<std::unique_ptr<SqliteEntityStore>> SqliteEntityStore::open(const std::st
   if (path != ":memory:") {
     if (Status s = store->load(path); !s.ok()) return s;
   }
+  // Any rollback (a failed batch before its rerun, a failed COMMIT, SQLite's
+  // own after a full disk) undoes every pending result.
+  sqlite3_rollback_hook(
+      db->handle(), [](void* self) { static_cast<SqliteEntityStore*>(self)->pending_.clear(); }, store.get());
   store->writer_ = std::make_unique<SqliteWriter>(std::move(db).value(), wo);
   return store;
 }
@@ -151,29 +154,24 @@ void SqliteEntityStore::submit(std::shared_ptr<Op> op) {
                   [this, op](const Status& s) { complete(*op, s); });
 }
 
-Result<std::shared_ptr<const Entity>> SqliteEntityStore::current(Database& db, const Op& op) {
+std::string SqliteEntityStore::pending_key(const std::string& tenant, const std::string& id) {
+  std::string k;
+  k.reserve(tenant.size() + 1 + id.size());
+  k.append(tenant).push_back('\0');
+  k.append(id);
+  return k;
+}
+
+std::shared_ptr<const Entity> SqliteEntityStore::current(const Op& op) {
   {
     std::lock_guard lock(inflight_mu_);
     auto it = inflight_.find(key_hash(op.tenant, op.id));
     if (it != inflight_.end() && it->second == 1) return index_.get(op.tenant, op.id);
   }
-  // Another write to this entity is in flight: read inside the transaction.
-  Result<Statement*> st = db.cached(kSelect);
-  if (!st.ok()) return st.status();
-  Statement& s = **st;
-  if (Status b = s.bind_text(1, op.tenant); !b.ok()) return b;
-  if (Status b = s.bind_text(2, op.id); !b.ok()) return b;
-  Result<bool> row = s.step();
-  if (!row.ok()) return row.status();
-  if (!row.value()) return std::shared_ptr<const Entity>();
-  std::string doc = s.column_text(0);
-  s.reset();
-  Result<Entity> e = model::entity_from_text(doc, stored_form());
-  if (!e.ok()) {
-    return Status(Code::kCorruption, fmt::format("entity '{}' of tenant '{}' does not parse: {}", op.id, op.tenant,
-                                                 e.status().message()));
-  }
-  return std::make_shared<const Entity>(std::move(e).value());
+  // Another write to this entity is in flight: an earlier item of this
+  // transaction may have changed it.
+  if (auto it = pending_.find(pending_key(op.tenant, op.id)); it != pending_.end()) return it->second.entity;
+  return index_.get(op.tenant, op.id);
 }
 
 Status SqliteEntityStore::execute(Database& db, Op& op) {
@@ -186,9 +184,7 @@ Status SqliteEntityStore::execute(Database& db, Op& op) {
   if (options_.fault_hook) {
     if (Status s = options_.fault_hook(db, op.seq); !s.ok()) return s;
   }
-  Result<std::shared_ptr<const Entity>> cur_r = current(db, op);
-  if (!cur_r.ok()) return cur_r.status();
-  const std::shared_ptr<const Entity>& cur = cur_r.value();
+  const std::shared_ptr<const Entity> cur = current(op);
   const int64_t now = clock_.unix_ms();
   auto missing = [&] {
     op.logical = NotFound(fmt::format("entity '{}' not found", op.id));
@@ -271,6 +267,7 @@ Status SqliteEntityStore::execute(Database& db, Op& op) {
       if (Status s = (*st)->run(); !s.ok()) return s;
       op.deleted = true;
       op.deleted_type = first_type(*cur);
+      pending_[pending_key(op.tenant, op.id)] = Pending{op.seq, nullptr};  // last step: see the design note
       return Status::Ok();
     }
   }
@@ -286,6 +283,7 @@ Status SqliteEntityStore::execute(Database& db, Op& op) {
   if (Status r = s.run(); !r.ok()) return r;
   op.result = std::make_shared<const Entity>(std::move(next));
   op.doc = std::move(doc);
+  pending_[pending_key(op.tenant, op.id)] = Pending{op.seq, op.result};  // last step: see the design note
   return Status::Ok();
 }
 
@@ -297,6 +295,11 @@ void SqliteEntityStore::complete(Op& op, const Status& status) {
     } else {
       index_.put(op.tenant, op.result);
     }
+  }
+  // The index now holds this write (or it failed and the rollback emptied
+  // the map); a later write of the same transaction keeps its own entry.
+  if (auto it = pending_.find(pending_key(op.tenant, op.id)); it != pending_.end() && it->second.seq == op.seq) {
+    pending_.erase(it);
   }
   {
     // After the index update: a later write's work item may now read memory.

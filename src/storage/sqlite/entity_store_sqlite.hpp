@@ -13,11 +13,15 @@
 // Where a work item reads the current entity from: the in-memory index holds
 // committed state only. When no other write to the same (tenant, id) is in
 // flight (the common case), committed state is the latest state and the work
-// item reads memory. When another write to it is queued or uncommitted in the
-// same batch, the work item reads the row back from SQLite inside the open
-// transaction, which sees exactly the earlier items that did not fail (the
-// writer may roll back and rerun a batch; SQLite's view stays right). A work
-// item therefore never depends on state other than the database's.
+// item reads memory. Otherwise an earlier item of the same open transaction
+// may have written it: each item leaves its result in a small "pending" map
+// (writer thread only) until its completion has put it into the index, and a
+// later item reads that first. The writer may roll a batch back and rerun it
+// item by item (writer.hpp): SQLite's rollback hook empties the map, the rerun
+// fills it again in order, and an item that fails never adds its entry (it is
+// the item's last step), so the map always mirrors what the open transaction
+// holds, as reading the row back from SQLite would (what this did before, at
+// the cost of a query and a JSON parse per such write).
 //
 // Logical failures (NotFound, AlreadyExists) are not storage failures: the
 // work item writes nothing and succeeds, and the completion reports the
@@ -122,7 +126,7 @@ class SqliteEntityStore final : public model::EntityStore {
   // The completion (writer thread, after the commit or failure).
   void complete(Op& op, const Status& status);
   // The latest state of op's entity as seen from inside the transaction.
-  Result<std::shared_ptr<const model::Entity>> current(Database& db, const Op& op);
+  std::shared_ptr<const model::Entity> current(const Op& op);
 
   model::ChangeBus& bus_;
   EntityStoreOptions options_;
@@ -136,6 +140,15 @@ class SqliteEntityStore final : public model::EntityStore {
   static uint64_t key_hash(const std::string& tenant, const std::string& id);
   std::mutex inflight_mu_;
   std::unordered_map<uint64_t, int> inflight_;  // guarded by inflight_mu_
+
+  // Results of items executed in the open transaction and not yet completed,
+  // keyed by tenant + '\0' + id; null = deleted. Writer thread only.
+  struct Pending {
+    uint64_t seq;
+    std::shared_ptr<const model::Entity> entity;
+  };
+  std::unordered_map<std::string, Pending> pending_;
+  static std::string pending_key(const std::string& tenant, const std::string& id);
 
   std::atomic<uint64_t> write_seq_{0};
   std::unique_ptr<SqliteWriter> writer_;  // last: destroyed (drained) first

@@ -179,6 +179,46 @@ TEST_F(SqliteEntityStoreTest, AFailedWriteAmongWritesToTheSameEntityLeavesTheOth
   EXPECT_EQ(*again->get("", "urn:a:1"), *e) << "the file holds what memory held";
 }
 
+TEST_F(SqliteEntityStoreTest, DeleteAndRecreateInOneTransactionSeeEachOther) {
+  std::promise<void> queued;
+  std::shared_future<void> queued_f = queued.get_future().share();
+  EntityStoreOptions o;
+  o.writer.max_batch_delay = std::chrono::milliseconds(200);  // one transaction for writes 3..6
+  o.fault_hook = [&](Database&, uint64_t seq) -> Status {
+    if (seq == 2) queued_f.wait();
+    return Status::Ok();
+  };
+  auto s = open(std::move(o));
+  ASSERT_TRUE(create(*s, R"({"id": "urn:a:1", "type": "T", "old": {"type": "Property", "value": 1}})").ok());
+  auto done = [](std::shared_ptr<std::promise<Result<WriteOutcome>>> p) {
+    return [p](Result<WriteOutcome> r) { p->set_value(std::move(r)); };
+  };
+  std::vector<std::shared_ptr<std::promise<Result<WriteOutcome>>>> ps;
+  for (int i = 0; i < 5; ++i) ps.push_back(std::make_shared<std::promise<Result<WriteOutcome>>>());
+  s->merge("", entity(R"({"id": "urn:a:1", "a2": {"type": "Property", "value": 2}})", true), done(ps[0]));  // 2
+  s->delete_entity("", "urn:a:1", done(ps[1]));                                                            // 3
+  s->merge("", entity(R"({"id": "urn:a:1", "a4": {"type": "Property", "value": 4}})", true), done(ps[2]));  // 4: gone
+  s->create("", entity(R"({"id": "urn:a:1", "type": "U"})"), done(ps[3]));                                  // 5
+  s->merge("", entity(R"({"id": "urn:a:1", "a6": {"type": "Property", "value": 6}})", true), done(ps[4]));  // 6
+  queued.set_value();
+  std::vector<Result<WriteOutcome>> r;
+  for (auto& p : ps) r.push_back(p->get_future().get());
+  EXPECT_TRUE(r[0].ok());
+  EXPECT_TRUE(r[1].ok());
+  EXPECT_EQ(r[2].status().code(), Code::kNotFound) << "write 4 saw the delete of write 3";
+  EXPECT_TRUE(r[3].ok()) << r[3].status().message() << " (write 5 saw the delete, so the create is allowed)";
+  ASSERT_TRUE(r[4].ok());
+  auto e = s->get("", "urn:a:1");
+  ASSERT_NE(e, nullptr);
+  std::vector<std::string> names;
+  for (const auto& [name, inst] : e->attributes) names.push_back(name);
+  EXPECT_EQ(names, (std::vector<std::string>{"a6"}));
+  EXPECT_EQ(e->types, (std::vector<std::string>{"U"}));
+  s.reset();
+  auto again = open();
+  EXPECT_EQ(*again->get("", "urn:a:1"), *e) << "the file holds what memory held";
+}
+
 TEST_F(SqliteEntityStoreTest, RefusesACorruptDocumentNamingIt) {
   open().reset();  // creates the schema
   {
