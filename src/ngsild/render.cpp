@@ -99,4 +99,29 @@ json::object render_entity(const model::Entity& e, const RenderOptions& o) {
   return out;
 }
 
+boost::json::object render_feature(const model::Entity& e, const RenderOptions& options,
+                                   std::string_view geometry_property) {
+  boost::json::object rendered = render_entity(e, options);
+  boost::json::object props;  // rebuilt: object::erase would reorder the members
+  props.reserve(rendered.size());
+  for (auto& [k, v] : rendered)
+    if (k != "id" && k != "@id" && k != "@context") props.emplace(k, std::move(v));
+  boost::json::object f;
+  f["id"] = e.id;
+  f["type"] = "Feature";
+  boost::json::value geometry;  // null
+  if (auto it = e.attributes.find(std::string(geometry_property)); it != e.attributes.end()) {
+    const model::AttributeInstance* chosen = nullptr;
+    for (const model::AttributeInstance& i : it->second) {
+      if (i.kind != model::AttributeKind::kGeoProperty) continue;
+      if (chosen == nullptr || i.dataset_id.empty()) chosen = &i;
+      if (i.dataset_id.empty()) break;
+    }
+    if (chosen != nullptr) geometry = chosen->value;
+  }
+  f["geometry"] = std::move(geometry);
+  f["properties"] = std::move(props);
+  return f;
+}
+
 }  // namespace urbis::ngsild

@@ -48,4 +48,12 @@ struct RenderOptions {
 
 boost::json::object render_entity(const model::Entity& e, const RenderOptions& options);
 
+// The GeoJSON representation (GS CIM 009, 4.5.16): a Feature whose "id" is the
+// entity id, whose "geometry" is the value of the GeoProperty
+// `geometry_property` (stored name; its default instance, else its first;
+// null when the entity has none) and whose "properties" are the entity as
+// render_entity() shows it, without "id" (its "type" is the entity type).
+boost::json::object render_feature(const model::Entity& e, const RenderOptions& options,
+                                   std::string_view geometry_property);
+
 }  // namespace urbis::ngsild

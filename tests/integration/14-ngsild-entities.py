@@ -368,6 +368,39 @@ def bad_input(ctx):
 
 
 @case(urbis_only=True)
+def geojson_representation(ctx):
+    a = api(ctx, tenant="geo")
+    park = {"id": "urn:ngsi-ld:Park:1", "type": "Park", "name": prop("Central"),
+            "location": point(2.35, 48.85), "entrance": point(2.36, 48.86)}
+    r = a.post("/entities", park)
+    assert r.status == 201, r
+    assert a.post("/entities", {"id": "urn:ngsi-ld:Park:2", "type": "Park", "name": prop("Nowhere")}).status == 201
+    geo = {"Accept": "application/geo+json"}
+    r = a.get("/entities/urn:ngsi-ld:Park:1", headers=geo)
+    assert r.status == 200, r
+    assert r.headers["Content-Type"].startswith("application/geo+json"), r.headers
+    f = r.json
+    assert f["type"] == "Feature" and f["id"] == "urn:ngsi-ld:Park:1", f
+    assert f["geometry"] == point(2.35, 48.85)["value"], f
+    assert f["properties"]["type"] == "Park" and f["properties"]["name"]["value"] == "Central", f
+    assert list(f["properties"])[0] == "type", f
+    assert "id" not in f["properties"] and "@context" in f, f
+    # a collection, keyValues, another GeoProperty as the geometry, and an entity without one
+    r = a.get("/entities", {"type": "Park", "options": "keyValues", "geometryProperty": "entrance"}, headers=geo)
+    assert r.status == 200, r
+    fc = r.json
+    assert fc["type"] == "FeatureCollection", fc
+    by_id = {x["id"]: x for x in fc["features"]}
+    assert by_id["urn:ngsi-ld:Park:1"]["geometry"] == point(2.36, 48.86)["value"], fc
+    assert by_id["urn:ngsi-ld:Park:1"]["properties"]["name"] == "Central", fc
+    assert by_id["urn:ngsi-ld:Park:2"]["geometry"] is None, fc
+    # only entities have a GeoJSON form; JSON stays the default
+    a.get("/types", headers=geo).problem(406, "InvalidRequest", "geo+json")
+    r = a.get("/entities/urn:ngsi-ld:Park:1")
+    assert r.status == 200 and r.json["type"] == "Park", r
+
+
+@case(urbis_only=True)
 def api_writes_become_history(ctx):
     a = api(ctx, tenant="hist")
     e = sensor("h1", temp=10)

@@ -129,7 +129,7 @@ std::string media_type(std::string_view v) {
   return lower(t);
 }
 
-enum class Accepted : uint8_t { kJson, kLd, kNone };
+enum class Accepted : uint8_t { kJson, kLd, kGeo, kNone };
 
 // Picks the representation by the highest q among the types we can produce;
 // on a tie the one listed first wins, and a wildcard gives plain JSON.
@@ -144,6 +144,8 @@ Accepted negotiate(std::string_view accept) {
     Accepted a = Accepted::kNone;
     if (type == "application/ld+json") {
       a = Accepted::kLd;
+    } else if (type == "application/geo+json") {
+      a = Accepted::kGeo;
     } else if (type == "application/json" || type == "*/*" || type == "application/*") {
       a = Accepted::kJson;
     }
@@ -163,10 +165,13 @@ void prepare(const ApiDeps& deps, http::Request req, http::Reply reply, BodyKind
   if (acc == Accepted::kNone) {
     reply(http::problem(bhttp::status::not_acceptable, "https://uri.etsi.org/ngsi-ld/errors/InvalidRequest",
                         "InvalidRequest",
-                        "Accept: only application/json and application/ld+json can be produced", {{"field", "Accept"}}));
+                        "Accept: only application/json, application/ld+json and (for entities) "
+                        "application/geo+json can be produced",
+                        {{"field", "Accept"}}));
     return;
   }
   call.ld_response = acc == Accepted::kLd;
+  call.geo_response = acc == Accepted::kGeo;
   call.tenant = std::string(req.headers["NGSILD-Tenant"]);
   // "default" names the default tenant, as in MQTT topics and the device API.
   if (call.tenant == "default") call.tenant.clear();
@@ -260,6 +265,13 @@ std::optional<http::Response> check_tenant_exists(const ApiDeps& deps, const Cal
 }
 
 http::Response respond(const Call& call, json::value body, bhttp::status status) {
+  if (call.geo_response) {
+    // Entity routes answer GeoJSON through respond_geo(); nothing else has a
+    // GeoJSON representation.
+    return http::problem(bhttp::status::not_acceptable, "https://uri.etsi.org/ngsi-ld/errors/InvalidRequest",
+                         "InvalidRequest", "Accept: application/geo+json is only produced for entities",
+                         {{"field", "Accept"}});
+  }
   if (call.ld_response) {
     const json::value& src = call.ctx->source();
     if (body.is_object()) {
@@ -276,6 +288,14 @@ http::Response respond(const Call& call, json::value body, bhttp::status status)
   const json::value& src = call.ctx->source();
   std::string_view url = src.is_string() ? std::string_view(src.as_string()) : kCoreContextUrl;
   r.headers.emplace_back("Link", link_header_for(url));
+  return r;
+}
+
+http::Response respond_geo(const Call& call, json::object body) {
+  // GeoJSON carries its JSON-LD context in the document (GS CIM 009, 4.5.16).
+  body["@context"] = call.ctx->source();
+  http::Response r = http::Response::json(body, bhttp::status::ok);
+  r.content_type = "application/geo+json";
   return r;
 }
 

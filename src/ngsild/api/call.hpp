@@ -110,6 +110,7 @@ struct Call {
   std::string tenant;                   // "" = default
   std::shared_ptr<const Context> ctx;   // the active context of the request
   bool ld_response = false;             // answer application/ld+json
+  bool geo_response = false;            // answer application/geo+json (entities only)
   boost::json::value body;              // the parsed body (null when the route has none)
 };
 
@@ -129,9 +130,13 @@ void note_tenant(const ApiDeps& deps, const Call& call);
 std::optional<http::Response> check_tenant_exists(const ApiDeps& deps, const Call& call);
 
 // A JSON answer for `call`: adds "@context" to the object (or to each object of
-// an array) for application/ld+json, else a Link header to the context.
+// an array) for application/ld+json, else a Link header to the context. When
+// the client asked for application/geo+json, which only entities have: 406.
 http::Response respond(const Call& call, boost::json::value body,
                        boost::beast::http::status status = boost::beast::http::status::ok);
+// A GeoJSON Feature or FeatureCollection (render_feature), 200, Content-Type
+// application/geo+json, with the request's context as its "@context" member.
+http::Response respond_geo(const Call& call, boost::json::object body);
 // 201/204 without body, with an optional Location.
 http::Response no_content(boost::beast::http::status status = boost::beast::http::status::no_content,
                           std::string location = {});

@@ -114,6 +114,11 @@ void retrieve_entity(const ApiDeps& deps, Call call, http::Reply reply) {
     for (const std::string& name : split_list(*t)) any = any || e->has_type(call.ctx->to_stored(name));
     if (!any) return reply(error(ErrorType::kResourceNotFound, "entity '" + id + "' is not of type " + std::string(*t), "type"));
   }
+  if (call.geo_response) {
+    auto geo = geometry_property(call);
+    if (!geo.ok()) return reply(error_from(geo.status(), "geometryProperty"));
+    return reply(respond_geo(call, render_feature(*e, *opts, *geo)));
+  }
   reply(respond(call, render_entity(*e, *opts)));
 }
 

@@ -49,6 +49,13 @@ Status set_format(RenderOptions& r, std::optional<EntityFormat>& chosen, EntityF
 
 }  // namespace
 
+Result<std::string> geometry_property(const Call& call) {
+  auto p = call.req.query_param("geometryProperty");
+  if (!p) return call.ctx->to_stored("location");
+  if (p->empty()) return InvalidArgument("geometryProperty: empty");
+  return call.ctx->to_stored(*p);
+}
+
 Result<RenderOptions> render_options(const Call& call) {
   RenderOptions r;
   r.context = call.ctx.get();

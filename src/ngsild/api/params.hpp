@@ -18,6 +18,10 @@ namespace urbis::ngsild {
 // exclude each other, as do attrs and pick.
 Result<RenderOptions> render_options(const Call& call);
 
+// geometryProperty= (GeoJSON answers): the stored name of the GeoProperty that
+// becomes each Feature's geometry; "location" when absent.
+Result<std::string> geometry_property(const Call& call);
+
 // Whether ?options= contains `word` (e.g. "noOverwrite", "update", "replace").
 bool has_option(const Call& call, std::string_view word);
 

@@ -132,8 +132,19 @@ void run_query(const ApiDeps& deps, const Call& call, QueryPlan plan, const http
   if (!result.ok()) return reply(error_from(result.status()));
   json::array out;
   out.reserve(result->entities.size());
-  for (const auto& e : result->entities) out.emplace_back(render_entity(*e, *opts));
-  http::Response r = respond(call, std::move(out));
+  http::Response r;
+  if (call.geo_response) {
+    auto geo = geometry_property(call);
+    if (!geo.ok()) return reply(error_from(geo.status(), "geometryProperty"));
+    for (const auto& e : result->entities) out.emplace_back(render_feature(*e, *opts, *geo));
+    json::object fc;
+    fc["type"] = "FeatureCollection";
+    fc["features"] = std::move(out);
+    r = respond_geo(call, std::move(fc));
+  } else {
+    for (const auto& e : result->entities) out.emplace_back(render_entity(*e, *opts));
+    r = respond(call, std::move(out));
+  }
   if (*count) r.headers.emplace_back("NGSILD-Results-Count", std::to_string(result->total));
   reply(std::move(r));
 }
