@@ -2,6 +2,9 @@
 
 #include <boost/json.hpp>
 
+#include <optional>
+#include <utility>
+
 #include "model/entity_json.hpp"
 
 namespace urbis::ngsild {
@@ -45,7 +48,31 @@ json::object render_instance_object(const AttributeInstance& a, const RenderOpti
   return out;
 }
 
+// The (language, string) lang= picks from a languageMap; nullopt when the map is empty.
+std::optional<std::pair<std::string, json::value>> pick_language(const json::value& map,
+                                                                 const std::vector<std::string>& prefs) {
+  if (!map.is_object() || map.as_object().empty()) return std::nullopt;
+  const json::object& m = map.as_object();
+  for (const std::string& want : prefs) {
+    if (want == "*") return std::make_pair(std::string(m.begin()->key()), m.begin()->value());
+    if (const json::value* v = m.if_contains(want)) return std::make_pair(want, *v);
+  }
+  if (const json::value* v = m.if_contains("@none")) return std::make_pair(std::string("@none"), *v);
+  return std::make_pair(std::string(m.begin()->key()), m.begin()->value());
+}
+
 json::value render_instance(const AttributeInstance& a, const RenderOptions& o, const Context& ctx) {
+  if (a.kind == AttributeKind::kLanguageProperty && !o.languages.empty()) {
+    if (auto picked = pick_language(a.value, o.languages)) {
+      if (o.format == EntityFormat::kKeyValues) return picked->second;
+      AttributeInstance as_property = a;
+      as_property.kind = AttributeKind::kProperty;
+      as_property.value = picked->second;
+      json::object out = render_instance_object(as_property, o, ctx);
+      out["lang"] = picked->first;
+      return out;
+    }
+  }
   switch (o.format) {
     case EntityFormat::kKeyValues: return a.value;
     case EntityFormat::kConcise:

@@ -22,6 +22,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "model/entity.hpp"
 #include "ngsild/jsonld/context.hpp"
@@ -44,6 +45,11 @@ struct RenderOptions {
   const Context* context = nullptr;
   // Add "@context": context->source() (application/ld+json bodies).
   bool with_context_member = false;
+  // lang=: language tags by preference ("*" = any). When set, a
+  // LanguageProperty is shown as a Property holding the string of the first
+  // language it has, with a "lang" member naming it (keyValues: the string);
+  // one it has none of falls back to "@none", then to its first language.
+  std::vector<std::string> languages;
 };
 
 boost::json::object render_entity(const model::Entity& e, const RenderOptions& options);

@@ -401,6 +401,22 @@ def geojson_representation(ctx):
 
 
 @case(urbis_only=True)
+def lang_picks_a_language(ctx):
+    a = api(ctx, tenant="lang")
+    street = {"id": "urn:ngsi-ld:Street:1", "type": "Street",
+              "name": {"type": "LanguageProperty", "languageMap": {"fr": "Grand-Rue", "de": "Hauptstrasse",
+                                                                   "@none": "Main St"}}}
+    assert a.post("/entities", street).status == 201
+    r = a.get("/entities/urn:ngsi-ld:Street:1", {"lang": "es,de;q=0.5"})
+    assert r.status == 200 and r.json["name"] == {"type": "Property", "value": "Hauptstrasse", "lang": "de"}, r
+    r = a.get("/entities", {"type": "Street", "lang": "it", "options": "keyValues"})
+    assert r.status == 200 and r.json[0]["name"] == "Main St", r  # no Italian: the @none string
+    r = a.get("/entities/urn:ngsi-ld:Street:1")
+    assert r.json["name"]["type"] == "LanguageProperty", r  # without lang: the whole map
+    a.get("/entities/urn:ngsi-ld:Street:1", {"lang": "fr;q=high"}).problem(400, "BadRequestData", "lang")
+
+
+@case(urbis_only=True)
 def api_writes_become_history(ctx):
     a = api(ctx, tenant="hist")
     e = sensor("h1", temp=10)

@@ -2,7 +2,10 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
+#include <cstdlib>
 
 #include "model/entity_json.hpp"
 
@@ -48,6 +51,37 @@ Status set_format(RenderOptions& r, std::optional<EntityFormat>& chosen, EntityF
 }
 
 }  // namespace
+
+Result<std::vector<std::string>> language_preferences(std::string_view text) {
+  // "fr", "fr,en;q=0.8", "*": tags ordered by q (1 when absent), ties in the
+  // order given (RFC 9110 quality values; BCP 47 tags are letters, digits, '-').
+  std::vector<std::pair<double, std::string>> tags;
+  for (const std::string& part : split_list(text)) {
+    std::string_view p = part, tag = p.substr(0, p.find(';'));
+    while (!tag.empty() && tag.back() == ' ') tag.remove_suffix(1);
+    double q = 1;
+    if (size_t semi = p.find(';'); semi != std::string_view::npos) {
+      std::string_view rest = p.substr(semi + 1);
+      while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+      if (!rest.starts_with("q=")) return InvalidArgument("lang: '" + part + "': only a q= weight may follow a tag");
+      std::string num(rest.substr(2));
+      char* end = nullptr;
+      q = std::strtod(num.c_str(), &end);
+      if (num.empty() || end != num.c_str() + num.size() || q < 0 || q > 1)
+        return InvalidArgument("lang: '" + part + "': q must be a number from 0 to 1");
+    }
+    bool ok = !tag.empty() && (tag == "*" || std::all_of(tag.begin(), tag.end(), [](char c) {
+                return std::isalnum(static_cast<unsigned char>(c)) || c == '-';
+              }));
+    if (!ok) return InvalidArgument("lang: '" + std::string(tag) + "' is not a language tag");
+    if (q > 0) tags.emplace_back(q, std::string(tag));
+  }
+  if (tags.empty()) return InvalidArgument("lang: no language given");
+  std::stable_sort(tags.begin(), tags.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<std::string> out;
+  for (auto& [q, t] : tags) out.push_back(std::move(t));
+  return out;
+}
 
 Result<std::string> geometry_property(const Call& call) {
   auto p = call.req.query_param("geometryProperty");
@@ -130,6 +164,11 @@ Result<RenderOptions> render_options(const Call& call) {
         r.omit.insert(call.ctx->to_stored(n));
       }
     }
+  }
+  if (auto lang = call.req.query_param("lang")) {
+    auto langs = language_preferences(*lang);
+    if (!langs.ok()) return langs.status();
+    r.languages = std::move(*langs);
   }
   return r;
 }

@@ -18,6 +18,10 @@ namespace urbis::ngsild {
 // exclude each other, as do attrs and pick.
 Result<RenderOptions> render_options(const Call& call);
 
+// lang= (a language list as in Accept-Language: tags with optional ;q=),
+// as tags by preference. Errors name the offending element.
+Result<std::vector<std::string>> language_preferences(std::string_view text);
+
 // geometryProperty= (GeoJSON answers): the stored name of the GeoProperty that
 // becomes each Feature's geometry; "location" when absent.
 Result<std::string> geometry_property(const Call& call);

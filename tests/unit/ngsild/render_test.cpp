@@ -103,5 +103,29 @@ TEST(Render, NamesAreCompactedWithTheGivenContext) {
   EXPECT_TRUE(o.contains("count"));  // default vocabulary: the bare term
 }
 
+TEST(Render, LangShowsALanguagePropertyAsAPropertyInTheChosenLanguage) {
+  RenderOptions o;
+  o.languages = {"de", "fr"};
+  EXPECT_EQ(render_entity(sample(), o)["name"], json::parse(R"({"type":"Property","value":"Pont","lang":"fr"})"));
+  o.languages = {"es"};  // none of these, no @none: the first language it has
+  EXPECT_EQ(render_entity(sample(), o)["name"], json::parse(R"({"type":"Property","value":"Bridge","lang":"en"})"));
+  o.format = EntityFormat::kKeyValues;
+  o.languages = {"fr"};
+  EXPECT_EQ(render_entity(sample(), o)["name"], json::value("Pont"));
+  o.languages.clear();  // without lang the map is shown whole
+  EXPECT_EQ(render_entity(sample(), o)["name"], json::parse(R"({"en":"Bridge","fr":"Pont"})"));
+}
+
+TEST(Render, FeatureTakesItsGeometryFromTheNamedGeoProperty) {
+  json::object f = render_feature(sample(), {}, "location");
+  EXPECT_EQ(f["type"], "Feature");
+  EXPECT_EQ(f["id"], "urn:ngsi-ld:Sensor:1");
+  EXPECT_EQ(f["geometry"], json::parse(R"({"type":"Point","coordinates":[2.35,48.85]})"));
+  EXPECT_FALSE(f["properties"].as_object().contains("id"));
+  EXPECT_EQ(f["properties"].as_object().begin()->key(), "type");
+  EXPECT_TRUE(render_feature(sample(), {}, "temperature")["geometry"].is_null()) << "not a GeoProperty";
+  EXPECT_TRUE(render_feature(sample(), {}, "nowhere")["geometry"].is_null());
+}
+
 }  // namespace
 }  // namespace urbis::ngsild
