@@ -55,6 +55,30 @@ Response generic_problem(bhttp::status s, std::string_view detail) {
   return problem(s, "about:blank", status_phrase(s), detail);
 }
 
+// Clients type query strings such as q=NO2>35, q=name=="x", q=a[b]==1|c==2 or
+// coordinates=[2.35,48.85] without percent-encoding them (curl sends them as
+// typed; FIWARE brokers accept them). RFC 3986 does not allow these bytes in a
+// URL, so Boost.URL refuses the target. This encodes exactly the bytes it would
+// refuse (controls, space, "<>[]{}|\^` and non-ASCII), which decode back to
+// what the client typed. '%' and '#' stay as they are: an invalid escape or a
+// fragment is still an error.
+std::string encode_stray_bytes(std::string_view target) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(target.size() + 16);
+  for (unsigned char c : target) {
+    static constexpr std::string_view kStray = "\"<>[]{}|\\^`";
+    if (c <= 0x20 || c >= 0x7f || kStray.find(static_cast<char>(c)) != std::string_view::npos) {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 Status Router::add(bhttp::verb method, std::string pattern, std::string summary, Handler handler) {
@@ -104,6 +128,11 @@ Status Router::add_async(bhttp::verb method, std::string pattern, std::string su
 
 void Router::dispatch(Request request, Reply reply) const {
   auto parsed = boost::urls::parse_origin_form(request.target);
+  std::string lenient;
+  if (!parsed && !request.target.empty() && request.target.front() == '/') {
+    lenient = encode_stray_bytes(request.target);
+    parsed = boost::urls::parse_origin_form(lenient);
+  }
   if (!parsed) {
     reply(generic_problem(bhttp::status::bad_request,
                           "request target is not a valid origin-form URL: " + request.target));

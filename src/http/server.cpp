@@ -224,7 +224,8 @@ class Session : public std::enable_shared_from_this<Session> {
     phase_ = Phase::kWriting;
     auto& res = response_.emplace(r.status, version_ ? version_ : 11);
     res.set(bhttp::field::server, server_header());
-    if (!r.body.empty() || r.status != bhttp::status::no_content) {
+    // No body, no media type (a 201 with only a Location is not "application/json").
+    if (!r.content_type.empty() && !r.body.empty()) {
       res.set(bhttp::field::content_type, r.content_type);
     }
     for (auto& [name, value] : r.headers) res.insert(name, value);

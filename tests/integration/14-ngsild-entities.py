@@ -417,6 +417,48 @@ def lang_picks_a_language(ctx):
 
 
 @case(urbis_only=True)
+def typed_like_the_docs(ctx):
+    """What a newcomer types with curl: unencoded q and coordinates, as in docs/ngsild.md."""
+    a = api(ctx, tenant="typed")
+    r = a.post("/entities", sensor("t1", temp=41, lon=2.3522, lat=48.8566))
+    assert r.status == 201, r
+    # a 201 has no body, so no (empty) Content-Type
+    assert r.headers.get("Content-Type") is None, r.headers
+    assert a.post("/entities", dict(sensor("t2", temp=20), name=prop("a b"), meta=prop({"level": 2}))).status == 201
+
+    def ids(raw_query):
+        r = a.get("/entities?" + raw_query)
+        assert r.status == 200, (raw_query, r)
+        return sorted(e["id"].split(":")[-1] for e in r.json)
+
+    assert ids("type=Sensor&q=temperature>35&georel=near;maxDistance==2000&geometry=Point"
+               "&coordinates=[2.35,48.85]") == ["t1"]
+    assert ids("type=Sensor&q=temperature<35") == ["t2"]
+    assert ids('type=Sensor&q=name=="a%20b"') == ["t2"]
+    assert ids("type=Sensor&q=meta[level]==2|temperature==41") == ["t1", "t2"]
+    # an entity id that is not a URI is bad data, not a missing entity
+    a.get("/entities/notauri").problem(400, "BadRequestData", "notauri")
+    assert a.get("/entities/notauri").json["field"] == "entityId"
+    a.delete("/entities/notauri").problem(400, "BadRequestData")
+    # every bad-input answer names the member
+    bad = a.post("/entities", {"id": "urn:a:1", "type": "T", "x": {"type": "Propety", "value": 5}}).problem(
+        400, "BadRequestData", "'x'")
+    assert bad["field"] == "x", bad
+    bad = a.post("/entities", {"id": "urn:a:1", "type": 5}).problem(400, "BadRequestData")
+    assert bad["field"] == "type", bad
+    bad = a.get("/entities", {"type": "Sensor", "options": "fancy"}).problem(400, "BadRequestData")
+    assert bad["field"] == "options", bad
+    bad = a.get("/entities", {"type": "Sensor"}, headers={"Link": "https://example.org/ctx.jsonld"}).problem(
+        400, "BadRequestData", "Link header: expected '<'")
+    assert "InvalidRequest" not in bad["detail"] and bad["field"] == "Link", bad
+    # a tenant name no MQTT topic level can hold is refused, not created
+    for name in ("a/b", "x#", "c+d"):
+        bad = Api(ctx.broker.http_port, tenant=name)
+        bad.post("/entities", sensor("t3")).problem(400, "BadRequestData", "NGSILD-Tenant")
+        bad.close()
+
+
+@case(urbis_only=True)
 def api_writes_become_history(ctx):
     a = api(ctx, tenant="hist")
     e = sensor("h1", temp=10)

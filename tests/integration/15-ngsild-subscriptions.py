@@ -103,6 +103,8 @@ def subscribe(b, sub, tenant=None):
                                     {"NGSILD-Tenant": tenant} if tenant else None)
     assert status == 201, (status, body)
     assert headers["Location"] == API + "/subscriptions/" + sub["id"], headers
+    # no body, so no Content-Type claiming JSON
+    assert "Content-Type" not in headers, headers
     return sub["id"]
 
 

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 
 #include "model/entity_store.hpp"
@@ -64,9 +65,33 @@ bool starts_with_strip(std::string_view& s, std::string_view prefix) {
 
 }  // namespace
 
-http::Response error_from(const Status& st, std::string_view field) {
+std::string field_from_detail(std::string_view m) {
+  auto quoted = [&](size_t open) -> std::string {
+    size_t close = m.find('\'', open);
+    return close == std::string_view::npos ? std::string() : std::string(m.substr(open, close - open));
+  };
+  // The model's messages: "attribute 'temperature': ..." and "'type' must ...".
+  if (m.starts_with("attribute '")) return quoted(11);
+  if (m.starts_with("'")) return quoted(1);
+  // The API's messages: "limit: expected ...", "geoQ.coordinates: ...".
+  size_t n = 0;
+  while (n < m.size() && (std::isalnum(static_cast<unsigned char>(m[n])) || m[n] == '_' || m[n] == '.' ||
+                          m[n] == '@' || m[n] == '-'))
+    ++n;
+  if (n > 0 && m.substr(n).starts_with(": ")) return std::string(m.substr(0, n));
+  return {};
+}
+
+http::Response error_from(const Status& st, std::string_view field_given) {
   std::string_view m = st.message();
-  if (starts_with_strip(m, "LdContextNotAvailable: ")) return error(ErrorType::kLdContextNotAvailable, m, field);
+  if (starts_with_strip(m, "LdContextNotAvailable: ")) return error(ErrorType::kLdContextNotAvailable, m, field_given);
+  // The documented promise is a "field" member on every bad-input answer:
+  // when the caller names none, the message's leading name is the field (only
+  // for bad input: a storage message "sqlite: ..." names no field).
+  std::string derived = field_given.empty() && st.code() == Code::kInvalidArgument
+                            ? field_from_detail(m.starts_with("InvalidRequest: ") ? m.substr(16) : m)
+                            : std::string();
+  std::string_view field = field_given.empty() ? std::string_view(derived) : field_given;
   if (starts_with_strip(m, "InvalidRequest: ")) return error(ErrorType::kInvalidRequest, m, field);
   switch (st.code()) {
     case Code::kInvalidArgument: return error(ErrorType::kBadRequestData, m, field);
@@ -175,12 +200,29 @@ void prepare(const ApiDeps& deps, http::Request req, http::Reply reply, BodyKind
   call.tenant = std::string(req.headers["NGSILD-Tenant"]);
   // "default" names the default tenant, as in MQTT topics and the device API.
   if (call.tenant == "default") call.tenant.clear();
+  // A tenant is one MQTT topic level (urbis/ingest/<tenant>/...): a name that
+  // no topic can hold would be a tenant no device can feed.
+  if (call.tenant.size() > 128 ||
+      std::any_of(call.tenant.begin(), call.tenant.end(), [](unsigned char c) {
+        return c < 0x21 || c == 0x7f || c == '/' || c == '+' || c == '#';
+      })) {
+    reply(error(ErrorType::kBadRequestData,
+                "NGSILD-Tenant: at most 128 bytes, without spaces, control characters, '/', '+' or '#'",
+                "NGSILD-Tenant"));
+    return;
+  }
 
   std::optional<std::string> link_url;
   if (auto link = req.headers[bhttp::field::link]; !link.empty()) {
     auto parsed = context_url_from_link_header(link);
     if (!parsed.ok()) {
-      reply(error(ErrorType::kBadRequestData, "Link: " + parsed.status().message(), "Link"));
+      // The parser's message reads "InvalidRequest: Link header: ...": the
+      // error type is not part of the detail.
+      const Status st = parsed.status();
+      std::string_view m = st.message();
+      if (m.starts_with("InvalidRequest: ")) m.remove_prefix(16);
+      reply(error(ErrorType::kBadRequestData, m.starts_with("Link") ? std::string(m) : "Link: " + std::string(m),
+                  "Link"));
       return;
     }
     link_url = *parsed;

@@ -66,7 +66,11 @@ http::Response error(ErrorType t, std::string_view detail, std::string_view fiel
 // starting "LdContextNotAvailable: " -> LdContextNotAvailable, one starting
 // "InvalidRequest: " -> InvalidRequest, ResourceExhausted/Unavailable -> 503,
 // anything else -> InternalError.
+// When `field` is empty, the field is taken from the message (field_from_detail).
 http::Response error_from(const Status& st, std::string_view field = {});
+// The member or parameter a message names first: "attribute 'x': ..." -> x,
+// "'type' must ..." -> type, "limit: expected ..." -> limit; "" when none.
+std::string field_from_detail(std::string_view detail);
 
 // Limits of the API (configurable in [ngsild]).
 struct ApiLimits {

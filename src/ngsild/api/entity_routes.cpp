@@ -21,6 +21,12 @@ Status add_api_route(http::Router& router, const ApiDeps& deps, verb method, std
                           [deps, body, writes, handler = std::move(handler)](http::Request req, http::Reply reply) {
                             prepare(deps, std::move(req), std::move(reply), body,
                                     [&deps, &handler, writes](Call call, http::Reply r) {
+                                      // GS CIM 009: an entity id that is not a URI is BadRequestData
+                                      // (400), not an entity that does not exist.
+                                      if (auto id = call.req.param("entityId"); id && !model::looks_like_uri(*id))
+                                        return r(error(ErrorType::kBadRequestData,
+                                                       "entityId: '" + std::string(*id) + "' is not a URI",
+                                                       "entityId"));
                                       if (writes) note_tenant(deps, call);
                                       handler(deps, std::move(call), std::move(r));
                                     });

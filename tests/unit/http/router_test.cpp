@@ -92,6 +92,24 @@ TEST(Router, WrongMethodIs405WithAllow) {
   EXPECT_EQ(run(r, verb::delete_, "/e/count").status, bhttp::status::no_content);
 }
 
+// NGSI-LD users type q and coordinates unencoded (curl sends them as typed):
+// the query is read as they meant it.
+TEST(Router, UnencodedQueryCharactersAreReadAsTyped) {
+  Router r = sample();
+  auto res = run(r, verb::get, "/a/x/b/y?limit=NO2>35;a<2|b[c]==\"d e\"^{}`\\&q=1");
+  ASSERT_EQ(res.status, bhttp::status::ok) << res.body;
+  EXPECT_EQ(body_of(res)["limit"].as_string(), "NO2>35;a<2|b[c]==\"d e\"^{}`\\");
+  res = run(r, verb::get, "/a/x/b/y?limit=[2.35,48.85]");
+  ASSERT_EQ(res.status, bhttp::status::ok) << res.body;
+  EXPECT_EQ(body_of(res)["limit"].as_string(), "[2.35,48.85]");
+  // UTF-8 typed as is.
+  res = run(r, verb::get, "/a/x/b/y?limit=Z\xC3\xBCrich");
+  ASSERT_EQ(res.status, bhttp::status::ok) << res.body;
+  EXPECT_EQ(body_of(res)["limit"].as_string(), "Z\xC3\xBCrich");
+  // A broken escape is still refused.
+  EXPECT_EQ(run(r, verb::get, "/a/x/b/y?limit=%zz").status, bhttp::status::bad_request);
+}
+
 TEST(Router, BadTargetIs400) {
   Router r = sample();
   auto res = run(r, verb::get, "not a path");
