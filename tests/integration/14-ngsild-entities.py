@@ -477,6 +477,17 @@ def api_writes_become_history(ctx):
     assert r.status == 200, r
     values = [v[0] for v in r.json["temperature"]["values"]]
     assert values == [10, 11, 12, 13, 14], r.json
+    # multi-attributes: adding or updating one instance records that one only
+    c = {"id": "urn:ngsi-ld:Car:h2", "type": "Car", "speed": prop(10)}
+    assert a.post("/entities", c).status == 201
+    path = "/entities/urn:ngsi-ld:Car:h2/attrs"
+    assert a.post(path, {"speed": prop(20, datasetId="urn:ds:gps")}).status == 204
+    assert a.post(path, {"speed": prop(40, datasetId="urn:ds:radar")}, params={"options": "noOverwrite"}).status == 204
+    assert a.patch(path, {"speed": prop(21, datasetId="urn:ds:gps")}).status == 204
+    r = a.get("/temporal/entities/urn:ngsi-ld:Car:h2", {"options": "temporalValues"})
+    assert r.status == 200, r
+    series = {s.get("datasetId", ""): [v[0] for v in s["values"]] for s in r.json["speed"]}
+    assert series == {"": [10], "urn:ds:gps": [20, 21], "urn:ds:radar": [40]}, r.json
 
 
 @case(urbis_only=True)

@@ -9,7 +9,9 @@
 // Relationship's object, a GeoProperty's geometry, a LanguageProperty's map
 // and structured values as JSON. Instances with observedAt carry the
 // idempotency key "t<ms>" (as ingest does): the same observation written
-// twice is one point.
+// twice is one point. Instances without it carry "m<modifiedAt>:<value
+// fingerprint>": an instance that a write in the same millisecond did not
+// change is not a second point.
 #pragma once
 
 #include <string>
@@ -21,7 +23,9 @@
 namespace urbis::ngsild {
 
 // The points for the attributes `names` (stored names) of the committed
-// entity; every attribute when `names` is null.
+// entity; every attribute when `names` is null. Only instances the write
+// stamped (modifiedAt equal to the entity's) are points: the others were
+// recorded when they were written.
 std::vector<tsdb::Measurement> history_points(const std::string& tenant, const model::Entity& committed,
                                               const std::vector<std::string>* names);
 
