@@ -23,6 +23,13 @@ ParamError bad(std::string param, std::string detail) {
   return {"BadRequestData", std::move(param), std::move(detail)};
 }
 
+// A time zone typed as "+01:00" in a URL arrives as " 01:00" ('+' is a space
+// in a query string): say so instead of leaving the client to guess.
+std::string plus_hint(std::string_view value) {
+  return value.find(' ') == std::string_view::npos ? std::string()
+                                                    : " (a '+' in a URL query reads as a space: send it as %2B)";
+}
+
 // Splits a comma-separated list, trimming nothing (NGSI-LD lists have no spaces).
 std::vector<std::string_view> split_list(std::string_view s) {
   std::vector<std::string_view> out;
@@ -171,12 +178,12 @@ std::variant<TemporalParams, ParamError> parse_temporal_params(const ParamGetter
     else return bad("timerel", "timerel: expected before, after or between, got '" + std::string(*timerel) + "'");
     if (!time_at) return bad("timeAt", "timeAt: required with timerel=" + std::string(*timerel));
     auto t = model::parse_datetime_ms(*time_at);
-    if (!t) return bad(std::string(time_name), std::string(time_name) + ": expected an ISO 8601 date-time, got '" + std::string(*time_at) + "'");
+    if (!t) return bad(std::string(time_name), std::string(time_name) + ": expected an ISO 8601 date-time, got '" + std::string(*time_at) + "'" + plus_hint(*time_at));
     p.time_at_ms = *t;
     if (p.timerel == TimeRel::kBetween) {
       if (!end_time_at) return bad("endTimeAt", "endTimeAt: required with timerel=between");
       auto e = model::parse_datetime_ms(*end_time_at);
-      if (!e) return bad(std::string(end_name), std::string(end_name) + ": expected an ISO 8601 date-time, got '" + std::string(*end_time_at) + "'");
+      if (!e) return bad(std::string(end_name), std::string(end_name) + ": expected an ISO 8601 date-time, got '" + std::string(*end_time_at) + "'" + plus_hint(*end_time_at));
       if (*e <= *t) return bad(std::string(end_name), std::string(end_name) + ": must be after " + std::string(time_name));
       p.end_time_at_ms = *e;
     }

@@ -144,6 +144,20 @@ TEST(TemporalParams, BadInputNamesTheParameter) {
   }
 }
 
+// "+01:00" typed in a URL arrives as " 01:00": the error says why.
+TEST(TemporalParams, TimeZonePlusReadAsSpaceIsExplained) {
+  auto r = parse({{"timerel", "after"}, {"timeAt", "2024-01-01T00:00:00 01:00"}});
+  ASSERT_TRUE(std::holds_alternative<ParamError>(r));
+  EXPECT_NE(std::get<ParamError>(r).detail.find("%2B"), std::string::npos) << std::get<ParamError>(r).detail;
+  r = parse({{"timerel", "after"}, {"timeAt", "yesterday"}});
+  ASSERT_TRUE(std::holds_alternative<ParamError>(r));
+  EXPECT_EQ(std::get<ParamError>(r).detail.find("%2B"), std::string::npos);
+  // encoded as %2B, the offset is read
+  r = parse({{"timerel", "after"}, {"timeAt", "2024-01-01T01:00:00+01:00"}});
+  ASSERT_TRUE(std::holds_alternative<TemporalParams>(r));
+  EXPECT_EQ(std::get<TemporalParams>(r).time_at_ms, T("2024-01-01T00:00:00Z"));
+}
+
 // --- aggregation ------------------------------------------------------------
 
 class TemporalAggregation : public ::testing::Test {
