@@ -456,6 +456,11 @@ def typed_like_the_docs(ctx):
         bad = Api(ctx.broker.http_port, tenant=name)
         bad.post("/entities", sensor("t3")).problem(400, "BadRequestData", "NGSILD-Tenant")
         bad.close()
+    # a space is a valid topic level (MQTT ingest accepts "city b"), so a valid tenant
+    spaced = Api(ctx.broker.http_port, tenant="city b")
+    assert spaced.post("/entities", sensor("t4")).status == 201
+    assert spaced.get("/entities/urn:ngsi-ld:Sensor:t4").status == 200
+    spaced.close()
 
 
 @case(urbis_only=True)

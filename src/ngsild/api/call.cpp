@@ -201,14 +201,14 @@ void prepare(const ApiDeps& deps, http::Request req, http::Reply reply, BodyKind
   // "default" names the default tenant, as in MQTT topics and the device API.
   if (call.tenant == "default") call.tenant.clear();
   // A tenant is one MQTT topic level (urbis/ingest/<tenant>/...): a name that
-  // no topic can hold would be a tenant no device can feed.
+  // no topic can hold would be a tenant no device can feed. (A space is allowed:
+  // MQTT ingest accepts "city b".)
   if (call.tenant.size() > 128 ||
       std::any_of(call.tenant.begin(), call.tenant.end(), [](unsigned char c) {
-        return c < 0x21 || c == 0x7f || c == '/' || c == '+' || c == '#';
+        return c < 0x20 || c == 0x7f || c == '/' || c == '+' || c == '#';
       })) {
     reply(error(ErrorType::kBadRequestData,
-                "NGSILD-Tenant: at most 128 bytes, without spaces, control characters, '/', '+' or '#'",
-                "NGSILD-Tenant"));
+                "NGSILD-Tenant: at most 128 bytes, without control characters, '/', '+' or '#'", "NGSILD-Tenant"));
     return;
   }
 
