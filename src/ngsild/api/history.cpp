@@ -53,10 +53,12 @@ std::vector<tsdb::Measurement> history_points(const std::string& tenant, const m
       m.value = value_of(a);
       if (a.observed_at_ms) {
         m.idempotency_key = "t" + std::to_string(*a.observed_at_ms);
-      } else {
+      } else if (instances.size() > 1) {
         // Writes in the same millisecond (one group commit stamps them alike)
         // pass the filter above; this key makes an unchanged sibling the same
         // point again, while a new value in that millisecond is a new point.
+        // Only siblings need it: a key costs a B-tree insert per point, which
+        // a single-instance attribute (nearly every write) is spared.
         m.idempotency_key = "m" + std::to_string(a.modified_at_ms) + ":" + std::to_string(fingerprint(m.value));
       }
       out.push_back(std::move(m));

@@ -9,9 +9,13 @@
 // Relationship's object, a GeoProperty's geometry, a LanguageProperty's map
 // and structured values as JSON. Instances with observedAt carry the
 // idempotency key "t<ms>" (as ingest does): the same observation written
-// twice is one point. Instances without it carry "m<modifiedAt>:<value
-// fingerprint>": an instance that a write in the same millisecond did not
-// change is not a second point.
+// twice is one point. Instances without it, of an attribute with several
+// instances (datasetIds), carry "m<modifiedAt>:<value fingerprint>": a sibling
+// that a write in the same millisecond did not change is not a second point.
+// Single instances carry no key (a key is a B-tree insert per point): the one
+// case this leaves is a write that adds a first sibling in the very
+// millisecond the attribute was last written, which records that value twice
+// at the same time.
 #pragma once
 
 #include <string>
