@@ -9,13 +9,9 @@
 // Relationship's object, a GeoProperty's geometry, a LanguageProperty's map
 // and structured values as JSON. Instances with observedAt carry the
 // idempotency key "t<ms>" (as ingest does): the same observation written
-// twice is one point. Instances without it, of an attribute with several
-// instances (datasetIds), carry "m<modifiedAt>:<value fingerprint>": a sibling
-// that a write in the same millisecond did not change is not a second point.
-// Single instances carry no key (a key is a B-tree insert per point): the one
-// case this leaves is a write that adds a first sibling in the very
-// millisecond the attribute was last written, which records that value twice
-// at the same time.
+// twice is one point. Only the instances the write stamped become points
+// (the store gives each write of an entity its own modifiedAt), so an
+// unchanged datasetId sibling is not recorded again.
 #pragma once
 
 #include <string>

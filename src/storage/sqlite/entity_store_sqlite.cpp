@@ -185,7 +185,12 @@ Status SqliteEntityStore::execute(Database& db, Op& op) {
     if (Status s = options_.fault_hook(db, op.seq); !s.ok()) return s;
   }
   const std::shared_ptr<const Entity> cur = current(op);
-  const int64_t now = clock_.unix_ms();
+  // modifiedAt grows with every write of an entity, by a millisecond past the
+  // previous one when the clock has not moved (writes in one group commit):
+  // a write's instances are then exactly those stamped with the entity's
+  // modifiedAt (the API's history relies on it), and modifiedAt orders writes.
+  int64_t now = clock_.unix_ms();
+  if (cur && now <= cur->modified_at_ms) now = cur->modified_at_ms + 1;
   auto missing = [&] {
     op.logical = NotFound(fmt::format("entity '{}' not found", op.id));
     return Status::Ok();

@@ -44,33 +44,8 @@ TEST(ApiHistory, OnlyInstancesTheWriteStampedBecomePoints) {
   EXPECT_EQ(points[0].observed_at_ms, 3000);
 }
 
-// Writes in one millisecond (one group commit) stamp alike: for an attribute
-// with several instances the key tells an unchanged sibling (same point
-// again) from a new value (a new point).
-TEST(ApiHistory, SameMillisecondKeysTellUnchangedFromNew) {
-  model::Entity e;
-  e.id = "urn:ngsi-ld:Car:c1";
-  e.attributes["speed"] = {number(10), number(20, "urn:ds:gps")};
-  model::stamp_new(e, 1000);
-  const std::string first = history_points("", e, nullptr).at(0).idempotency_key;
-  EXPECT_FALSE(first.empty());
-  model::Entity add;
-  add.attributes["speed"] = {number(30, "urn:ds:radar")};
-  model::append_attributes(e, add, model::AppendMode::kOverwrite, 1000);
-  std::vector<std::string> names{"speed"};
-  auto points = history_points("", e, &names);
-  ASSERT_EQ(points.size(), 3u);  // all stamped 1000
-  EXPECT_EQ(points[0].key.dataset_id, "");
-  EXPECT_EQ(points[0].idempotency_key, first);  // the store drops it
-  model::Entity upd;
-  upd.attributes["speed"] = {number(11)};
-  model::append_attributes(e, upd, model::AppendMode::kUpdateOnly, 1000);
-  points = history_points("", e, &names);
-  EXPECT_NE(points.at(0).idempotency_key, first);  // 11 is a new point
-}
-
-// A single-instance attribute without observedAt has no key: every write of
-// it is a point, and it costs no key insert (nearly every API write).
+// An instance without observedAt has no key: every write of it is a point,
+// and it costs no key insert (nearly every API write).
 TEST(ApiHistory, SingleInstancesCarryNoKey) {
   model::Entity e;
   e.id = "urn:ngsi-ld:Car:c2";

@@ -187,6 +187,27 @@ TEST_P(EntityStoreSuite, MergeReplacesGivenAttributesAndKeepsTheOthers) {
             Code::kNotFound);
 }
 
+TEST_P(EntityStoreSuite, EveryWriteGetsItsOwnModifiedAtEvenInOneMillisecond) {
+  // The clock does not move: each write still stamps a later modifiedAt, so
+  // the instances one write touched are told from the ones it did not.
+  ASSERT_TRUE(create(R"({"id": "urn:ngsi-ld:Car:1", "type": "Car", "speed": {"type": "Property", "value": 10}})").ok());
+  ASSERT_TRUE(append("urn:ngsi-ld:Car:1",
+                     R"({"speed": {"type": "Property", "value": 20, "datasetId": "urn:ds:gps"}})",
+                     AppendMode::kOverwrite)
+                  .ok());
+  ASSERT_TRUE(merge(R"({"id": "urn:ngsi-ld:Car:1", "colour": {"type": "Property", "value": "red"}})").ok());
+  auto e = store_->get("", "urn:ngsi-ld:Car:1");
+  const int64_t t0 = 1'700'000'000'000;
+  EXPECT_EQ(e->created_at_ms, t0);
+  EXPECT_EQ(e->modified_at_ms, t0 + 2);
+  EXPECT_EQ(e->find("speed")->modified_at_ms, t0);
+  EXPECT_EQ(e->find("speed", "urn:ds:gps")->modified_at_ms, t0 + 1);
+  EXPECT_EQ(e->find("colour")->modified_at_ms, t0 + 2);
+  clock_.advance(1000);  // once the clock is ahead again, it is the clock's time
+  ASSERT_TRUE(merge(R"({"id": "urn:ngsi-ld:Car:1", "colour": {"type": "Property", "value": "blue"}})").ok());
+  EXPECT_EQ(store_->get("", "urn:ngsi-ld:Car:1")->modified_at_ms, t0 + 1000);
+}
+
 TEST_P(EntityStoreSuite, AppendOverwritesUnlessNoOverwrite) {
   ASSERT_TRUE(create(kSensor).ok());
   const std::string id = "urn:ngsi-ld:Sensor:1";
