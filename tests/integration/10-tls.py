@@ -1,39 +1,20 @@
 #!/usr/bin/env python3
 """MQTT over TLS: server authentication, client certificates (mTLS).
 
-Certificates are made with the openssl CLI in a temp dir: a CA, a server cert for
-127.0.0.1, a client cert from the CA and one from an unrelated ("rogue") CA."""
+Certificates come from pki.py (the openssl CLI, in a temp dir): a CA, a server
+cert for 127.0.0.1, a client cert from the CA and one from an unrelated ("rogue")
+CA."""
 
 from harness import *
+from pki import make_pki
 
 _PKI = None
 
 
-def _openssl(*args, cwd):
-    r = subprocess.run(["openssl"] + list(args), cwd=cwd, capture_output=True, text=True)
-    assert r.returncode == 0, "openssl %s failed: %s" % (" ".join(args), r.stderr)
-
-
 def pki():
     global _PKI
-    if _PKI:
-        return _PKI
-    d = tempfile.mkdtemp(prefix="urbis-it-pki-")
-    with open(os.path.join(d, "san.ext"), "w") as f:
-        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    for ca in ("ca", "rogue"):
-        _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=%s test CA" % ca,
-                 "-keyout", ca + ".key", "-out", ca + ".crt", cwd=d)
-    for name, ca, ext in (("server", "ca", True), ("client", "ca", False), ("rogueclient", "rogue", False)):
-        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=%s" % name,
-                 "-keyout", name + ".key", "-out", name + ".csr", cwd=d)
-        args = ["x509", "-req", "-in", name + ".csr", "-CA", ca + ".crt", "-CAkey", ca + ".key",
-                "-CAcreateserial", "-days", "2", "-out", name + ".crt"]
-        if ext:
-            args += ["-extfile", "san.ext"]
-        _openssl(*args, cwd=d)
-    _PKI = {k: os.path.join(d, k) for k in os.listdir(d)}
-    _PKI["dir"] = d
+    if _PKI is None:
+        _PKI = make_pki(clients=True)
     return _PKI
 
 
@@ -48,16 +29,8 @@ def tls_broker(ctx, require_client_cert=False):
         mosq += ["cafile " + p["ca.crt"], "require_certificate true"]
     b = ctx.new_broker(config={"mqtt": {"tls": tls}}, mosquitto=mosq)
     b.tls_port = port
-    eventually(lambda: _port_open(port), "the TLS listener on %d" % port)
+    eventually(lambda: port_open(port), "the TLS listener on %d" % port)
     return b
-
-
-def _port_open(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        return True
-    except OSError:
-        return False
 
 
 def tls_args(ca="ca.crt", cert=None, key=None):

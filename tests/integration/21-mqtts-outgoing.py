@@ -44,16 +44,8 @@ def tls_urbis(ctx, trusted_ca):
               "outgoing_tls": {"ca_file": p[trusted_ca]}}
     b = ctx.new_broker(config=config)
     b.tls_port = port
-    eventually(lambda: _port_open(port), "the TLS listener on %d" % port)
+    eventually(lambda: port_open(port), "the TLS listener on %d" % port)
     return b
-
-
-def _port_open(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        return True
-    except OSError:
-        return False
 
 
 def sensor(eid, t):
@@ -163,7 +155,7 @@ def tls_mosquitto(ctx):
     ctx._brokers.append(m)
     m.start()
     m.tls_port = tls_port
-    eventually(lambda: _port_open(tls_port), "mosquitto's TLS listener on %d" % tls_port)
+    eventually(lambda: port_open(tls_port), "mosquitto's TLS listener on %d" % tls_port)
     return m
 
 

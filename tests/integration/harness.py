@@ -791,6 +791,15 @@ class NodeClient:
 # Brokers
 # ---------------------------------------------------------------------------
 
+def port_open(port, host="127.0.0.1"):
+    """True when something accepts TCP connections on host:port."""
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
