@@ -1,5 +1,6 @@
 #include "app/allocator.hpp"
 
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -32,8 +33,14 @@ std::string find_jemalloc() {
 
 std::string activate_allocator(const std::string& wanted) {
   if (const char* active = std::getenv(kActive); active != nullptr) {
-    // The re-executed process: restore LD_PRELOAD for whatever we start.
+    // The re-executed process: restore LD_PRELOAD for whatever we start. The
+    // loader may have ignored the preload (a binary with file capabilities,
+    // a broken library): jemalloc's own entry point tells whether it is in.
     std::string in_use = active;
+    if (in_use == "jemalloc" && dlsym(RTLD_DEFAULT, "mallctl") == nullptr) {
+      std::fprintf(stderr, "urbis: libjemalloc.so.2 was not loaded (LD_PRELOAD ignored); using the system allocator\n");
+      in_use = "system";
+    }
     const char* before = std::getenv(kPreloadBefore);
     if (before != nullptr && *before != '\0') {
       setenv("LD_PRELOAD", before, 1);
@@ -52,9 +59,13 @@ std::string activate_allocator(const std::string& wanted) {
                  "using the system allocator\n");
     return "system";
   }
-  // The command line as given, from the kernel (run_serve has no argv).
-  std::ifstream in("/proc/self/cmdline", std::ios::binary);
-  std::string raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // The command line as given, from the kernel (run_serve has no argv). The
+  // stream is closed before execv, so its descriptor does not outlive it.
+  std::string raw;
+  {
+    std::ifstream in("/proc/self/cmdline", std::ios::binary);
+    raw.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
   std::vector<std::string> args;
   for (size_t start = 0; start < raw.size();) {
     size_t end = raw.find('\0', start);

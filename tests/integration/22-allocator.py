@@ -34,6 +34,8 @@ def jemalloc_flag_reexecutes_same_pid(ctx):
     b = ctx.new_broker(extra_args=["--allocator", "jemalloc"])
     assert _mapped(b.proc.pid, "libjemalloc"), "libjemalloc.so.2 is not mapped into pid %d" % b.proc.pid
     assert "jemalloc allocator" in b.log_tail(), b.log_tail()
+    fds = [os.readlink("/proc/%d/fd/%s" % (b.proc.pid, fd)) for fd in os.listdir("/proc/%d/fd" % b.proc.pid)]
+    assert not any(f.endswith("/cmdline") for f in fds), fds  # nothing of the first image stays open
     _works(ctx, b)
     b.stop()  # by the PID Popen knows: exec kept it
 

@@ -189,8 +189,12 @@ Status SqliteEntityStore::execute(Database& db, Op& op) {
   // previous one when the clock has not moved (writes in one group commit):
   // a write's instances are then exactly those stamped with the entity's
   // modifiedAt (the API's history relies on it), and modifiedAt orders writes.
+  // Never more than kMaxLead ahead of the clock: an entity stamped in the
+  // future (a clock set back by NTP after a wrong boot date) returns to the
+  // clock's time instead of dragging every later write along.
   int64_t now = clock_.unix_ms();
-  if (cur && now <= cur->modified_at_ms) now = cur->modified_at_ms + 1;
+  constexpr int64_t kMaxLead = 1000;
+  if (cur && now <= cur->modified_at_ms && cur->modified_at_ms - now < kMaxLead) now = cur->modified_at_ms + 1;
   auto missing = [&] {
     op.logical = NotFound(fmt::format("entity '{}' not found", op.id));
     return Status::Ok();

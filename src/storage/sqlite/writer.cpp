@@ -46,11 +46,13 @@ struct SqliteWriter::Checkpointer {
   bool running = false;          // guarded by mu
   bool stopping = false;         // guarded by mu
   std::atomic<bool> finished{false};  // a pass is done: the writer may finish the job
-  std::atomic<uint64_t>& passes;  // the writer's count
+  std::atomic<uint64_t>& passes;  // the writer's counts
+  std::atomic<uint64_t>& errors;
+  bool failing = false;           // checkpoint thread only: log on a change of state
   std::thread thread;
 
-  Checkpointer(Database d, std::atomic<uint64_t>& counter)
-      : db(std::move(d)), passes(counter), thread([this] { loop(); }) {}
+  Checkpointer(Database d, std::atomic<uint64_t>& pass_counter, std::atomic<uint64_t>& error_counter)
+      : db(std::move(d)), passes(pass_counter), errors(error_counter), thread([this] { loop(); }) {}
   ~Checkpointer() {
     {
       std::lock_guard lock(mu);
@@ -99,7 +101,12 @@ struct SqliteWriter::Checkpointer {
       // threshold crossing asks again.
       if (rc == SQLITE_OK) finished = true;
       if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
-        ULOG_WARN("sqlite checkpoint of {}: {}", db.path(), sqlite3_errmsg(db.handle()));
+        ++errors;
+        if (!failing) ULOG_WARN("sqlite checkpoint of {}: {}", db.path(), sqlite3_errmsg(db.handle()));
+        failing = true;
+      } else if (rc == SQLITE_OK && failing) {
+        ULOG_INFO("sqlite checkpoint of {}: succeeds again", db.path());
+        failing = false;
       }
       {
         std::lock_guard lock(mu);
@@ -116,6 +123,10 @@ SqliteWriter::SqliteWriter(Database db, WriterOptions options) : options_(option
     // and its connection start when the WAL first reaches the threshold: a
     // store that is rarely written never pays for them.
     sqlite3_wal_hook(db_.handle(), &SqliteWriter::on_wal_commit, this);
+    // When the WAL starts over, cut the file back to the threshold instead of
+    // keeping its largest size (up to 8x it) on the disk.
+    (void)db_.exec("PRAGMA journal_size_limit = " +
+                   std::to_string(static_cast<int64_t>(options_.checkpoint_pages) * 4096));
   }
   thread_ = std::thread([this] { run(); });
 }
@@ -133,25 +144,45 @@ SqliteWriter::~SqliteWriter() {
 }
 
 int SqliteWriter::on_wal_commit(void* self, sqlite3* db, const char* /*schema*/, int wal_pages) {
-  auto* w = static_cast<SqliteWriter*>(self);
-  const int threshold = w->options_.checkpoint_pages;
-  if (!w->checkpointer_) {
-    if (wal_pages < threshold) return SQLITE_OK;
+  // Runs inside sqlite3_step(COMMIT): nothing may throw through SQLite's C
+  // frames. Whatever fails here leaves the WAL to the next commit.
+  try {
+    static_cast<SqliteWriter*>(self)->after_commit(db, wal_pages);
+  } catch (const std::exception& e) {
+    ULOG_ERROR("sqlite writer: checkpoint scheduling failed: {}", e.what());
+  } catch (...) {
+    ULOG_ERROR("sqlite writer: checkpoint scheduling failed");
+  }
+  return SQLITE_OK;
+}
+
+void SqliteWriter::after_commit(sqlite3* db, int wal_pages) {
+  const int threshold = options_.checkpoint_pages;
+  const auto now = std::chrono::steady_clock::now();
+  if (!checkpointer_) {
+    if (wal_pages < threshold || now < retry_at_) return;
     DatabaseOptions o;
     o.create = false;
-    Result<Database> second = Database::open(w->db_.path(), o);
+    Result<Database> second = Database::open(db_.path(), o);
     if (!second.ok()) {
-      // Checkpoint here, as SQLite would have; try the thread again next time.
-      ULOG_WARN("sqlite writer for {}: no checkpoint connection ({}); checkpointing on the writer thread",
-                w->db_.path(), second.status().message());
-      (void)sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-      return SQLITE_OK;
+      // Checkpoint here, as SQLite would have; try the thread again later.
+      if (!checkpoint_failing_) {
+        ULOG_WARN("sqlite writer for {}: no checkpoint connection ({}); checkpointing on the writer thread",
+                  db_.path(), second.status().message());
+      }
+      checkpoint_failing_ = true;
+      retry_at_ = now + kCheckpointRetry;
+      inline_checkpoint(db);
+      return;
     }
-    w->checkpointer_ = std::make_unique<Checkpointer>(std::move(second).value(), w->checkpoint_passes_);
+    checkpointer_ = std::make_unique<Checkpointer>(std::move(second).value(), checkpoint_passes_, checkpoint_errors_);
   }
-  Checkpointer& c = *w->checkpointer_;
+  Checkpointer& c = *checkpointer_;
   bool inline_pass = false;
-  if (wal_pages >= threshold * 8) {
+  if (now < retry_at_) {
+    // A checkpoint failed a moment ago (I/O error, full disk): do not retry
+    // on every commit.
+  } else if (wal_pages >= threshold * 8) {
     // The checkpoint thread cannot keep up (slow disk): wait for its pass,
     // then copy the rest here, which bounds the WAL.
     c.wait_idle();
@@ -163,14 +194,24 @@ int SqliteWriter::on_wal_commit(void* self, sqlite3* db, const char* /*schema*/,
   }
   if (inline_pass) {
     c.finished = false;
-    const int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
-      ULOG_WARN("sqlite checkpoint of {}: {}", w->db_.path(), sqlite3_errmsg(db));
-    }
-    std::lock_guard lock(w->mu_);
-    ++w->stats_.checkpoints_inline;
+    inline_checkpoint(db);
   }
-  return SQLITE_OK;
+}
+
+void SqliteWriter::inline_checkpoint(sqlite3* db) {
+  const int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  const bool failed = rc != SQLITE_OK && rc != SQLITE_BUSY;
+  if (failed) {
+    if (!checkpoint_failing_) ULOG_WARN("sqlite checkpoint of {}: {}", db_.path(), sqlite3_errmsg(db));
+    retry_at_ = std::chrono::steady_clock::now() + kCheckpointRetry;
+    ++checkpoint_errors_;
+  } else if (checkpoint_failing_ && rc == SQLITE_OK && checkpointer_) {
+    ULOG_INFO("sqlite checkpoint of {}: succeeds again", db_.path());
+  }
+  if (rc == SQLITE_OK && checkpointer_) checkpoint_failing_ = false;
+  if (failed) checkpoint_failing_ = true;
+  std::lock_guard lock(mu_);
+  ++stats_.checkpoints_inline;
 }
 
 void SqliteWriter::submit(Work work, Done done) {
@@ -212,6 +253,7 @@ WriterStats SqliteWriter::stats() const {
   std::lock_guard lock(mu_);
   WriterStats s = stats_;
   s.checkpoints_background = checkpoint_passes_.load();
+  s.checkpoint_errors = checkpoint_errors_.load();
   return s;
 }
 

@@ -55,7 +55,11 @@
 // the pages written since, a small copy), and the next transaction rewinds the
 // WAL. If the background thread falls far behind (the WAL past 8 times the
 // threshold), the writer checkpoints itself, as SQLite would, so the WAL stays
-// bounded.
+// bounded. When the WAL starts over, the file is cut back to the threshold
+// (PRAGMA journal_size_limit). A checkpoint that fails (I/O error, full disk)
+// is logged once, counted in stats().checkpoint_errors and retried after a
+// second, not on every commit; the WAL hook never lets an exception reach
+// SQLite.
 //
 // Shutdown. The destructor stops accepting work, lets the thread run and commit
 // everything already queued, then joins it. Submitting concurrently with the
@@ -99,6 +103,7 @@ struct WriterStats {
   uint64_t items_failed = 0;
   uint64_t checkpoints_background = 0;  // passes of the checkpoint thread
   uint64_t checkpoints_inline = 0;      // checkpoints the writer ran itself (tail or fallback)
+  uint64_t checkpoint_errors = 0;       // checkpoints that failed (I/O error, full disk); retried after 1 s
 };
 
 class SqliteWriter {
@@ -165,8 +170,17 @@ class SqliteWriter {
   struct Checkpointer;
   std::unique_ptr<Checkpointer> checkpointer_;
   std::atomic<uint64_t> checkpoint_passes_{0};
-  // WAL hook (writer thread, after each commit): starts or finishes checkpoints.
+  std::atomic<uint64_t> checkpoint_errors_{0};
+  // Writer thread only: a checkpoint failed (log once per change of state),
+  // and when the next attempt may be made.
+  bool checkpoint_failing_ = false;
+  std::chrono::steady_clock::time_point retry_at_{};
+  static constexpr std::chrono::seconds kCheckpointRetry{1};
+  // WAL hook (writer thread, after each commit): starts or finishes
+  // checkpoints. Never throws (it runs inside SQLite).
   static int on_wal_commit(void* self, sqlite3* db, const char* schema, int wal_pages);
+  void after_commit(sqlite3* db, int wal_pages);
+  void inline_checkpoint(sqlite3* db);
 
   std::thread thread_;  // last: started after every member above exists
 };

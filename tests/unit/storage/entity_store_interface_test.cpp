@@ -208,6 +208,17 @@ TEST_P(EntityStoreSuite, EveryWriteGetsItsOwnModifiedAtEvenInOneMillisecond) {
   EXPECT_EQ(store_->get("", "urn:ngsi-ld:Car:1")->modified_at_ms, t0 + 1000);
 }
 
+TEST_P(EntityStoreSuite, AModifiedAtFarInTheFutureReturnsToTheClock) {
+  // Written while the clock was a day ahead (then corrected): the next write
+  // takes the clock's time, not the old stamp + 1.
+  const int64_t t0 = 1'700'000'000'000;
+  clock_.advance(86'400'000);
+  ASSERT_TRUE(create(R"({"id": "urn:ngsi-ld:Car:2", "type": "Car"})").ok());
+  clock_.set(t0);
+  ASSERT_TRUE(merge(R"({"id": "urn:ngsi-ld:Car:2", "colour": {"type": "Property", "value": "red"}})").ok());
+  EXPECT_EQ(store_->get("", "urn:ngsi-ld:Car:2")->modified_at_ms, t0);
+}
+
 TEST_P(EntityStoreSuite, AppendOverwritesUnlessNoOverwrite) {
   ASSERT_TRUE(create(kSensor).ok());
   const std::string id = "urn:ngsi-ld:Sensor:1";
