@@ -109,10 +109,13 @@ struct SqliteWriter::Checkpointer {
         failing = false;
       }
       {
-        std::lock_guard lock(mu);
+        std::unique_lock lock(mu);
         running = false;
+        idle.notify_all();
+        // A failing disk: wait before the next pass rather than failing again
+        // at the commit rate.
+        if (failing) wake.wait_for(lock, kCheckpointRetry, [this] { return stopping; });
       }
-      idle.notify_all();
     }
   }
 };
@@ -200,16 +203,16 @@ void SqliteWriter::after_commit(sqlite3* db, int wal_pages) {
 
 void SqliteWriter::inline_checkpoint(sqlite3* db) {
   const int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-  const bool failed = rc != SQLITE_OK && rc != SQLITE_BUSY;
-  if (failed) {
+  if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
     if (!checkpoint_failing_) ULOG_WARN("sqlite checkpoint of {}: {}", db_.path(), sqlite3_errmsg(db));
+    checkpoint_failing_ = true;
     retry_at_ = std::chrono::steady_clock::now() + kCheckpointRetry;
     ++checkpoint_errors_;
-  } else if (checkpoint_failing_ && rc == SQLITE_OK && checkpointer_) {
+  } else if (rc == SQLITE_OK && checkpoint_failing_ && checkpointer_) {
+    // Recovered (without the checkpoint thread, its connection is still missing).
     ULOG_INFO("sqlite checkpoint of {}: succeeds again", db_.path());
+    checkpoint_failing_ = false;
   }
-  if (rc == SQLITE_OK && checkpointer_) checkpoint_failing_ = false;
-  if (failed) checkpoint_failing_ = true;
   std::lock_guard lock(mu_);
   ++stats_.checkpoints_inline;
 }

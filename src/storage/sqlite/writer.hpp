@@ -96,6 +96,9 @@ struct WriterOptions {
   int checkpoint_pages = 4096;
 };
 
+// How long a failed checkpoint waits before the next attempt.
+inline constexpr std::chrono::seconds kCheckpointRetry{1};
+
 struct WriterStats {
   uint64_t batches_committed = 0;  // transactions committed
   uint64_t batches_failed = 0;     // transactions with at least one failed item
@@ -175,7 +178,6 @@ class SqliteWriter {
   // and when the next attempt may be made.
   bool checkpoint_failing_ = false;
   std::chrono::steady_clock::time_point retry_at_{};
-  static constexpr std::chrono::seconds kCheckpointRetry{1};
   // WAL hook (writer thread, after each commit): starts or finishes
   // checkpoints. Never throws (it runs inside SQLite).
   static int on_wal_commit(void* self, sqlite3* db, const char* schema, int wal_pages);
