@@ -28,10 +28,21 @@ def http_get(b, path):
 
 
 def history(b, entity, attr, tenant=""):
-    q = "?tenant=" + urllib.parse.quote(tenant) if tenant else ""
-    status, body = http_get(b, "/api/v1/history/%s/%s%s" % (urllib.parse.quote(entity, safe=""), attr, q))
-    assert status == 200, (status, body)
-    return body["points"]
+    """Every point, page by page: one answer holds at most 100,000 (a fast
+    machine stores more than that in the kill -9 case)."""
+    points, start = [], None
+    while True:
+        params = {"tenant": tenant} if tenant else {}
+        if start is not None:
+            params["from"] = str(start)
+        q = "?" + urllib.parse.urlencode(params) if params else ""
+        status, body = http_get(b, "/api/v1/history/%s/%s%s" % (urllib.parse.quote(entity, safe=""), attr, q))
+        assert status == 200, (status, body)
+        page = body["points"]
+        points += page
+        if len(page) < 100000:
+            return points
+        start = page[-1][0] + 1  # times are epoch ms here; the next page starts after the last one
 
 
 @case(urbis_only=True)
